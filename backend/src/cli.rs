@@ -1,0 +1,73 @@
+//! The `gallery` command line: `serve`, `migrate`, and their options.
+//!
+//! Every option can also be given as an environment variable (named in `--help` and in
+//! `.env.example`), which is how deployments configure the server.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{LogConfig, MigrateConfig, ServeConfig};
+use crate::{db, startup::Application, telemetry};
+
+/// Max Photo Gallery: a realtime photo gallery with ownership and trading.
+#[derive(Debug, Parser)]
+#[command(name = "gallery", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogConfig,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending database migrations, then serve the API and the web client until
+    /// SIGINT or SIGTERM.
+    Serve(ServeConfig),
+    /// Apply pending database migrations and exit.
+    Migrate(MigrateConfig),
+}
+
+impl Cli {
+    /// Runs the chosen command to completion.
+    pub async fn run(self) -> anyhow::Result<()> {
+        telemetry::init(&self.log)?;
+        match self.command {
+            Command::Serve(config) => {
+                let app = Application::build(config).await?;
+                app.run_until(shutdown_signal()).await
+            }
+            Command::Migrate(config) => {
+                let pool = db::connect(&config.database, &config.storage).await?;
+                db::migrate(&pool).await?;
+                tracing::info!("database schema is up to date");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (`docker stop`, systemd, `kill`).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,97 @@
+//! The PostgreSQL pool, the embedded migrations, and the readiness ping.
+
+use std::{path::Path, time::Duration};
+
+use anyhow::Context;
+use gallery_types::DatabaseState;
+use secrecy::ExposeSecret;
+use sqlx::{
+    PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::config::{DatabaseConfig, StorageConfig};
+
+/// The schema's migrations, compiled into the binary so a deployment is one file.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The role and database of the private cluster that `scripts/run.sh` creates.
+pub const PRIVATE_CLUSTER_NAME: &str = "gallery";
+
+/// A readiness probe must answer before the prober gives up (usually 1–5 s), so a database
+/// that does not answer within this is reported as unavailable.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the private cluster's Unix socket lives, relative to the data directory.
+pub fn private_socket_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("postgres").join("run")
+}
+
+/// Connection options from `DATABASE_URL`, or for the private cluster when it is unset.
+pub fn connect_options(
+    database: &DatabaseConfig,
+    storage: &StorageConfig,
+) -> anyhow::Result<PgConnectOptions> {
+    match &database.url {
+        Some(url) => url
+            .expose_secret()
+            .parse()
+            .context("DATABASE_URL is not a valid PostgreSQL URL"),
+        None => {
+            let data_dir = std::path::absolute(&storage.data_dir)
+                .context("cannot resolve GALLERY_DATA_DIR to an absolute path")?;
+            Ok(PgConnectOptions::new()
+                .socket(private_socket_dir(&data_dir))
+                .username(PRIVATE_CLUSTER_NAME)
+                .database(PRIVATE_CLUSTER_NAME))
+        }
+    }
+}
+
+/// Opens the pool; fails if the database cannot be reached now.
+pub async fn connect(database: &DatabaseConfig, storage: &StorageConfig) -> anyhow::Result<PgPool> {
+    let options = connect_options(database, storage)?;
+    let target = describe(&options);
+    PgPoolOptions::new()
+        .max_connections(database.max_connections)
+        .acquire_timeout(database.timeout())
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to PostgreSQL at {target}"))
+}
+
+/// Applies every migration not yet applied. Safe to run from several instances at once: the
+/// migrator holds an advisory lock while it works.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("cannot apply database migrations")
+}
+
+/// Whether the database answers a trivial query within [`PING_TIMEOUT`].
+pub async fn ping(pool: &PgPool) -> DatabaseState {
+    let query = sqlx::query_scalar!(r#"select 1 as "one!""#).fetch_one(pool);
+    match tokio::time::timeout(PING_TIMEOUT, query).await {
+        Ok(Ok(_)) => DatabaseState::Ok,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "database ping failed");
+            DatabaseState::Unavailable
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?PING_TIMEOUT, "database ping timed out");
+            DatabaseState::Unavailable
+        }
+    }
+}
+
+/// Host, port and database of a connection, without credentials, for messages and logs.
+fn describe(options: &PgConnectOptions) -> String {
+    let server = match options.get_socket() {
+        Some(socket_dir) => format!("socket {}", socket_dir.display()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let database = options.get_database().unwrap_or("(default database)");
+    format!("{server}, database {database}")
+}

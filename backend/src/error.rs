@@ -1,0 +1,157 @@
+//! One error shape for every failure: `{"code": "...", "message": "..."}`.
+//!
+//! Handlers answer their own errors as JSON through [`ApiError`]. Everything else that fails —
+//! poem's unknown route and wrong method, poem-openapi's unparsable bodies and parameters,
+//! static-file errors — answers with a plain-text body, which [`json_errors`] rewrites at the
+//! edge. That middleware is the one place that turns any error into the wire shape, so no
+//! route can forget to.
+
+use std::sync::Arc;
+
+use gallery_types::{ErrorBody, ErrorCode};
+use poem::{
+    Endpoint, IntoResponse, Request, Response,
+    http::{StatusCode, header},
+};
+use poem_openapi::payload::Json;
+
+/// Error bodies longer than this are cut: they come from parsers that may echo input.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// What a 5xx tells the client; the details go to the log.
+const INTERNAL_MESSAGE: &str = "internal server error; the details are in the server log";
+
+/// An error a handler answers with, already in the wire shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// Middleware: rewrites every error response that is not JSON yet into [`ErrorBody`].
+pub async fn json_errors<E: Endpoint>(next: Arc<E>, request: Request) -> poem::Result<Response> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.get_response(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+        return Ok(response);
+    }
+
+    let (parts, body) = response.into_parts();
+    let original = body.into_string().await.unwrap_or_default();
+    let message = if status.is_server_error() {
+        tracing::error!(%method, %path, status = status.as_u16(), error = %original, "request failed");
+        INTERNAL_MESSAGE.to_owned()
+    } else {
+        client_message(status, &original)
+    };
+    let error = ApiError::new(status, ErrorCode::from_status(status.as_u16()), message);
+
+    // Keep headers such as `Allow`, `Retry-After` or `WWW-Authenticate`; drop the old body's.
+    let mut rewritten = error.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(rewritten)
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .content_type()
+        .is_some_and(|content_type| content_type.starts_with("application/json"))
+}
+
+/// The client-facing message for a 4xx: the original text, or the status's reason if empty.
+fn client_message(status: StatusCode, original: &str) -> String {
+    let original = original.trim();
+    if original.is_empty() {
+        return status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase();
+    }
+    match original.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &original[..cut]),
+        None => original.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::{EndpointExt, test::TestClient};
+    use poem_openapi::{OpenApi, OpenApiService};
+
+    use super::*;
+
+    struct EchoApi;
+
+    #[OpenApi]
+    impl EchoApi {
+        #[oai(path = "/echo", method = "post")]
+        async fn echo(&self, body: Json<serde_json::Value>) -> Json<serde_json::Value> {
+            body
+        }
+    }
+
+    async fn answer_to(body: &'static str) -> (StatusCode, serde_json::Value) {
+        let app = OpenApiService::new(EchoApi, "test", "1").around(json_errors);
+        let response = TestClient::new(app)
+            .post("/echo")
+            .content_type("application/json")
+            .body(body)
+            .send()
+            .await
+            .0;
+        let status = response.status();
+        (status, response.into_body().into_json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_unparsable_body_answers_the_json_error_shape() {
+        let (status, body) = answer_to("{not json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "bad_request");
+        assert!(body["message"].as_str().unwrap().contains("parse"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_json_success_passes_through_untouched() {
+        let (status, body) = answer_to(r#"{"a":1}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, serde_json::json!({"a": 1}));
+    }
+
+    #[test]
+    fn an_empty_body_becomes_the_status_reason() {
+        assert_eq!(client_message(StatusCode::NOT_FOUND, ""), "not found");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let long = "я".repeat(MAX_MESSAGE_CHARS + 10);
+        let message = client_message(StatusCode::BAD_REQUEST, &long);
+        assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(message.ends_with('…'));
+    }
+}

@@ -1,0 +1,134 @@
+//! Serves the built web client: its files, and `index.html` for every client-side route.
+//!
+//! trunk names each built asset after a hash of its content (`app-3f9c…_bg.wasm`), so those
+//! can be cached for a year; `index.html` names the current hashes and must be revalidated on
+//! every load, or a deployment would keep serving the old client.
+
+use std::path::{Path, PathBuf};
+
+use gallery_types::ErrorCode;
+use poem::{
+    Body, Endpoint, IntoResponse, Request, Response,
+    endpoint::{StaticFileEndpoint, StaticFilesEndpoint},
+    http::{HeaderValue, Method, StatusCode, header},
+};
+
+use crate::error::ApiError;
+
+/// `Cache-Control` for content-hashed assets: their URL changes whenever their bytes do.
+const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` for everything else: use the cached copy only after revalidating its ETag.
+const CACHE_REVALIDATE: &str = "no-cache";
+
+/// File extensions of assets. A missing path with one of these is a 404, not a client route,
+/// so a stale `<script>` reference fails loudly instead of loading HTML as JavaScript.
+const ASSET_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "wasm", "css", "map", "json", "webmanifest", "ico", "png", "jpg", "jpeg", "gif",
+    "webp", "svg", "woff", "woff2", "txt", "xml",
+];
+
+/// The web client endpoint, nested at `/`.
+pub struct WebClient {
+    files: StaticFilesEndpoint,
+    index: StaticFileEndpoint,
+    built: bool,
+}
+
+impl WebClient {
+    /// Serves the client built into `dir`. A missing build is logged and answered with 503,
+    /// so the API still runs (deployments where nginx serves the client have none).
+    pub fn new(dir: &Path) -> Self {
+        let index_path: PathBuf = dir.join("index.html");
+        let built = index_path.is_file();
+        if !built {
+            tracing::warn!(dir = %dir.display(), "no web client build found; `/` will answer 503 (build it with `trunk build` in web/)");
+        }
+        Self {
+            files: StaticFilesEndpoint::new(dir),
+            index: StaticFileEndpoint::new(index_path).no_cache(true),
+            built,
+        }
+    }
+}
+
+impl Endpoint for WebClient {
+    type Output = Response;
+
+    async fn call(&self, mut request: Request) -> poem::Result<Response> {
+        if !self.built {
+            return Ok(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                "the web client has not been built",
+            )
+            .into_response());
+        }
+        // poem's static file endpoints answer GET only; HEAD is GET without the body.
+        let head = request.method() == Method::HEAD;
+        if head {
+            *request.method_mut() = Method::GET;
+        }
+
+        let path = request.uri().path().to_owned();
+        let last_segment = path.rsplit('/').next().unwrap_or_default();
+        let mut response = if is_asset_name(last_segment) {
+            let mut response = self.files.call(request).await?;
+            let cache = if is_content_hashed(last_segment) {
+                CACHE_FOREVER
+            } else {
+                CACHE_REVALIDATE
+            };
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            response
+        } else {
+            self.index.call(request).await?
+        };
+
+        if head {
+            response.set_body(Body::empty());
+        }
+        Ok(response)
+    }
+}
+
+/// Whether a path's last segment names an asset file rather than a client-side route.
+fn is_asset_name(segment: &str) -> bool {
+    segment
+        .rsplit_once('.')
+        .is_some_and(|(_, extension)| ASSET_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()))
+}
+
+/// Whether a file name carries trunk's content hash: `<stem>-<16+ hex digits>[_bg].<ext>`.
+fn is_content_hashed(file_name: &str) -> bool {
+    let stem = file_name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        hash.len() >= 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        assert!(is_content_hashed("gallery-web-5c1f0a9e7d3b2a41.js"));
+        assert!(is_content_hashed("gallery-web-5c1f0a9e7d3b2a41_bg.wasm"));
+        assert!(is_content_hashed("style-0123456789abcdef.css"));
+        assert!(!is_content_hashed("favicon.ico"));
+        assert!(!is_content_hashed("gallery-web.js"));
+        assert!(!is_content_hashed("my-photo.png"));
+    }
+
+    #[test]
+    fn client_routes_are_not_assets() {
+        assert!(is_asset_name("app-0123456789abcdef.js"));
+        assert!(is_asset_name("LOGO.PNG"));
+        assert!(!is_asset_name(""));
+        assert!(!is_asset_name("settings"));
+        assert!(!is_asset_name("ivan.petrov"));
+    }
+}

@@ -1,0 +1,12 @@
+//! Black-box tests: each starts the real server on port 0 with a fresh PostgreSQL database
+//! and talks to it over real HTTP.
+//!
+//! They need `GALLERY_TEST_DATABASE_URL`, a superuser connection to a scratch cluster, which
+//! `scripts/test.sh` sets up. `TEST_LOG=1` shows the server's logs.
+
+mod errors;
+mod health;
+mod helpers;
+mod openapi;
+mod schema;
+mod web_client;

@@ -1,0 +1,148 @@
+//! `database.sql` (docker-compose's first start) must give exactly the schema the migrations
+//! give, and must tell the server that those migrations are already applied.
+
+use std::{fmt::Write, path::PathBuf, process::Command};
+
+use gallery::db::MIGRATOR;
+use sqlx::{Connection, Executor, PgConnection, Row};
+
+use crate::helpers::{admin_execute, database_url};
+
+/// Where `database.sql` lives: the repository root.
+fn database_sql_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../database.sql")
+}
+
+/// What `database.sql` must contain: every migration, then the migrator's bookkeeping.
+fn render_database_sql() -> String {
+    let mut sql = String::from(
+        "-- Max Photo Gallery: the whole schema, for a fresh database (docker-compose's first start).\n\
+         --\n\
+         -- Generated from backend/migrations; do not edit. After changing a migration run\n\
+         --   UPDATE_DATABASE_SQL=1 scripts/test.sh   (or that variable with `cargo test --test api schema`)\n\
+         -- The server applies the same migrations at start; the rows at the end tell it that they\n\
+         -- are already applied here.\n\nbegin;\n",
+    );
+    for migration in MIGRATOR.iter() {
+        write!(
+            sql,
+            "\n-- migration {} ({})\n{}\n",
+            migration.version,
+            migration.description,
+            migration.sql.as_ref().trim_end()
+        )
+        .unwrap();
+    }
+    // The same table sqlx's migrator creates, so both databases dump identically.
+    sql.push_str(
+        "\n-- sqlx's record of applied migrations\n\
+         create table if not exists _sqlx_migrations (\n    \
+             version bigint primary key,\n    \
+             description text not null,\n    \
+             installed_on timestamptz not null default now(),\n    \
+             success boolean not null,\n    \
+             checksum bytea not null,\n    \
+             execution_time bigint not null\n);\n\n\
+         insert into _sqlx_migrations (version, description, success, checksum, execution_time) values\n",
+    );
+    let rows: Vec<String> = MIGRATOR
+        .iter()
+        .map(|migration| {
+            let checksum: String = migration.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "    ({}, '{}', true, '\\x{checksum}', 0)",
+                migration.version,
+                migration.description.replace('\'', "''")
+            )
+        })
+        .collect();
+    sql.push_str(&rows.join(",\n"));
+    sql.push_str(";\n\ncommit;\n");
+    sql
+}
+
+#[test]
+fn database_sql_is_generated_from_the_current_migrations() {
+    let expected = render_database_sql();
+    if std::env::var_os("UPDATE_DATABASE_SQL").is_some() {
+        std::fs::write(database_sql_path(), &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(database_sql_path()).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "database.sql is out of date with backend/migrations; regenerate it with \
+         UPDATE_DATABASE_SQL=1 cargo test --test api schema"
+    );
+}
+
+#[tokio::test]
+async fn database_sql_and_the_migrations_give_identical_schemas() {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let migrated = format!("test_migrated_{suffix}");
+    let from_file = format!("test_from_file_{suffix}");
+    admin_execute(&format!(r#"create database "{migrated}""#)).await;
+    admin_execute(&format!(r#"create database "{from_file}""#)).await;
+
+    let mut connection = PgConnection::connect(database_url(&migrated).as_str()).await.unwrap();
+    MIGRATOR.run(&mut connection).await.expect("the migrations apply");
+
+    let database_sql = std::fs::read_to_string(database_sql_path()).expect("database.sql exists");
+    let mut file_connection = PgConnection::connect(database_url(&from_file).as_str()).await.unwrap();
+    file_connection
+        .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(database_sql)))
+        .await
+        .expect("database.sql applies");
+
+    assert_eq!(
+        schema_dump(&from_file),
+        schema_dump(&migrated),
+        "pg_dump --schema-only differs between database.sql and the migrations"
+    );
+    assert_eq!(
+        applied_migrations(&mut file_connection).await,
+        applied_migrations(&mut connection).await,
+        "database.sql records other migrations than the migrator applied"
+    );
+
+    // The server starting on a database.sql database finds nothing left to do.
+    MIGRATOR
+        .run(&mut file_connection)
+        .await
+        .expect("the migrator accepts database.sql's bookkeeping");
+    assert_eq!(
+        applied_migrations(&mut file_connection).await.len(),
+        MIGRATOR.iter().count()
+    );
+}
+
+/// `pg_dump --schema-only` of a database, without the per-run `\restrict` keys.
+fn schema_dump(database: &str) -> String {
+    let output = Command::new("pg_dump")
+        .args(["--schema-only", "--no-owner", "--no-privileges", "--dbname"])
+        .arg(database_url(database).as_str())
+        .output()
+        .expect("pg_dump runs (scripts/test.sh puts PostgreSQL's programs on PATH)");
+    assert!(
+        output.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn applied_migrations(connection: &mut PgConnection) -> Vec<(i64, String, bool, Vec<u8>)> {
+    sqlx::query(
+        "select version, description, success, checksum from _sqlx_migrations order by version",
+    )
+    .fetch_all(connection)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+    .collect()
+}

@@ -1,0 +1,121 @@
+# Shared by scripts/run.sh and scripts/test.sh: installing what is missing, and running a
+# private PostgreSQL cluster. Source it; do not run it.
+
+# The trunk release that builds with this project's Rust toolchain (0.22 needs a newer rustc).
+TRUNK_VERSION=0.21.14
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the Debian packages given whose command is missing. Arguments: "command:package".
+ensure_apt() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# PostgreSQL's server programs (initdb, pg_ctl, postgres) are not on PATH on Debian.
+pg_bin_dir() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] || dir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+  [ -x "$dir/initdb" ] || return 1
+  echo "$dir"
+}
+
+ensure_postgres() {
+  if ! pg_bin_dir >/dev/null; then
+    log "installing PostgreSQL"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  PG_BIN=$(pg_bin_dir) || die "PostgreSQL's initdb was not found after installing it"
+  export PATH="$PG_BIN:$PATH"
+}
+
+# The Rust side: cargo, the wasm target, trunk, and the wasm-bindgen CLI that matches
+# Cargo.lock exactly (trunk would otherwise try to download one).
+ensure_rust_tools() {
+  command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs) first"
+  export PATH="$HOME/.cargo/bin:$PATH"
+  ensure_apt cc:build-essential pkg-config:pkg-config
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+    log "installing trunk $TRUNK_VERSION (takes a few minutes, once)"
+    cargo install --locked --quiet trunk --version "$TRUNK_VERSION"
+  fi
+  local bindgen
+  bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+  [ -n "$bindgen" ] || die "Cargo.lock names no wasm-bindgen version"
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
+    log "installing wasm-bindgen-cli $bindgen (takes a few minutes, once)"
+    cargo install --quiet --force wasm-bindgen-cli --version "$bindgen"
+  fi
+}
+
+# Builds the web client into web/dist.
+build_web() {
+  log "building the web client"
+  (cd web && trunk build --release)
+}
+
+# PostgreSQL refuses to run as root: as root, run its programs as the `postgres` user.
+as_pg_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Gives a directory to the user PostgreSQL runs as, checking it can reach it at all.
+prepare_pg_dir() {
+  local dir=$1
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || die "there is no 'postgres' user to run PostgreSQL as"
+    chown postgres: "$dir"
+    runuser -u postgres -- test -w "$dir" ||
+      die "user 'postgres' cannot reach $dir (a parent directory is closed to it); use a GALLERY_DATA_DIR it can reach"
+  fi
+}
+
+# A private cluster lives in one directory BASE, owned by the user PostgreSQL runs as:
+#   BASE/cluster        the data directory
+#   BASE/run            its Unix socket (the only way in: it never listens on TCP)
+#   BASE/postgres.log   its log
+
+# pg_init BASE SUPERUSER: creates the cluster (once); local connections are trusted, which is
+# safe because only this user can enter BASE.
+pg_init() {
+  local base=$1 superuser=$2
+  prepare_pg_dir "$base"
+  [ -f "$base/cluster/PG_VERSION" ] && return 0
+  as_pg_owner "$PG_BIN/initdb" --pgdata="$base/cluster" --username="$superuser" --auth=trust \
+    --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  as_pg_owner mkdir -p "$base/run"
+}
+
+# pg_start BASE: starts the cluster and waits until it accepts connections.
+pg_start() {
+  local base=$1
+  as_pg_owner "$PG_BIN/pg_ctl" --pgdata="$base/cluster" --log="$base/postgres.log" --wait --silent \
+    -o "-c listen_addresses='' -c unix_socket_directories='$base/run'" start >/dev/null
+}
+
+# pg_stop BASE: fast shutdown (disconnects clients, loses nothing); quiet if not running.
+pg_stop() {
+  local base=$1
+  [ -f "$base/cluster/postmaster.pid" ] || return 0
+  as_pg_owner "$PG_BIN/pg_ctl" --pgdata="$base/cluster" --mode=fast --wait --silent stop || true
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints, unit and integration tests against a
+# throwaway PostgreSQL, the web client build, and the browser tests in headless Chromium
+# against the real server. Installs what is missing; tears everything down even on failure;
+# exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_rust_tools
+ensure_postgres
+ensure_apt chromium:chromium node:nodejs npm:npm
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+scratch=$(mktemp -d -t gallery-test.XXXXXX)
+chmod 755 "$scratch"
+pg_base="$scratch/postgres"
+server_pid=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  pg_stop "$pg_base"
+  rm -rf "$scratch"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "starting a throwaway PostgreSQL"
+pg_init "$pg_base" postgres
+pg_start "$pg_base"
+# Tests create one fresh database each through this superuser connection.
+export GALLERY_TEST_DATABASE_URL="postgres://postgres@localhost/postgres?host=$pg_base/run"
+
+# Compile-checked queries are verified against the committed .sqlx/ data, as in CI builds.
+export SQLX_OFFLINE=true
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p gallery-web --target wasm32-unknown-unknown -- -D warnings
+
+log "cargo test"
+cargo test --locked --workspace
+
+build_web
+
+log "browser tests"
+cargo build --locked --bin gallery
+(cd web/tests && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
+as_pg_owner "$PG_BIN/createdb" -h "$pg_base/run" -U postgres gallery_browser
+server_log="$scratch/server.log"
+GALLERY_ADDR=127.0.0.1:0 GALLERY_WEB_DIR=web/dist GALLERY_DATA_DIR="$scratch/data" \
+  DATABASE_URL="postgres://postgres@localhost/gallery_browser?host=$pg_base/run" \
+  target/debug/gallery serve >"$server_log" 2>&1 &
+server_pid=$!
+base_url=""
+for _ in $(seq 1 100); do
+  base_url=$(grep -o 'serving Max Photo Gallery on http://[0-9.:]*' "$server_log" | head -n 1 | sed 's/.* on //') || true
+  [ -n "$base_url" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$server_log"; die "the server exited before listening"; }
+  sleep 0.2
+done
+[ -n "$base_url" ] || { cat "$server_log"; die "the server did not start listening within 20 s"; }
+(cd web/tests && GALLERY_BASE_URL="$base_url" node --test --test-concurrency=1)
+
+log "all checks passed"

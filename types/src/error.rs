@@ -1,0 +1,96 @@
+//! The one error shape every failing request answers with.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"code": "...", "message": "..."}`: the body of every error response.
+///
+/// `code` is the stable, machine-readable contract (clients branch on it and translate it);
+/// `message` is an English explanation for developers and logs, never shown as-is to users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ErrorBody {
+    /// What went wrong, as a stable snake_case code.
+    pub code: ErrorCode,
+    /// A human-readable explanation in English.
+    pub message: String,
+}
+
+/// Every error code the API can answer with.
+///
+/// Codes are part of the public contract: add new ones freely, never rename or reuse one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+pub enum ErrorCode {
+    /// The request is malformed: unparsable body, bad parameter, missing field.
+    BadRequest,
+    /// No valid credentials were presented.
+    Unauthorized,
+    /// The credentials are valid but do not allow this.
+    Forbidden,
+    /// No such route or resource.
+    NotFound,
+    /// The route exists but not for this HTTP method.
+    MethodNotAllowed,
+    /// The request conflicts with the current state.
+    Conflict,
+    /// The body is larger than allowed.
+    PayloadTooLarge,
+    /// The body's media type is not accepted here.
+    UnsupportedMediaType,
+    /// The request is well-formed but its content is refused.
+    UnprocessableEntity,
+    /// Too many requests: wait for `Retry-After` seconds.
+    RateLimited,
+    /// Something failed on the server; details are in the server's log.
+    Internal,
+    /// A dependency (the database, usually) is not reachable right now.
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    /// The code a bare HTTP status maps to, for errors that carry nothing more specific.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 => Self::BadRequest,
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            409 => Self::Conflict,
+            413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType,
+            422 => Self::UnprocessableEntity,
+            429 => Self::RateLimited,
+            503 => Self::ServiceUnavailable,
+            400..=499 => Self::BadRequest,
+            _ => Self::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_snake_case_on_the_wire() {
+        let body = ErrorBody {
+            code: ErrorCode::MethodNotAllowed,
+            message: "nope".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"code":"method_not_allowed","message":"nope"}"#
+        );
+    }
+
+    #[test]
+    fn statuses_without_a_code_of_their_own_fall_back_by_class() {
+        assert_eq!(ErrorCode::from_status(404), ErrorCode::NotFound);
+        assert_eq!(ErrorCode::from_status(418), ErrorCode::BadRequest);
+        assert_eq!(ErrorCode::from_status(502), ErrorCode::Internal);
+        assert_eq!(ErrorCode::from_status(503), ErrorCode::ServiceUnavailable);
+    }
+}

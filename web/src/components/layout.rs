@@ -1,0 +1,97 @@
+//! The frame of every page: top bar, navigation (tab bar on phones, top bar on desktop),
+//! the page itself and the status line.
+
+use yew::{Html, Properties, classes, function_component, html};
+use yew_router::{hooks::use_route, prelude::Link};
+
+use crate::{
+    components::StatusLine,
+    i18n::{Lang, Text, use_i18n},
+    route::Route,
+};
+
+/// The five sections a phone's tab bar shows, with their icons.
+const TABS: [(Route, Text, &str); 5] = [
+    (Route::Gallery, Text::NavGallery, "▦"),
+    (Route::Search, Text::NavSearch, "⌕"),
+    (Route::Upload, Text::NavUpload, "＋"),
+    (Route::Trades, Text::NavTrades, "⇄"),
+    (Route::Collection, Text::NavCollection, "◈"),
+];
+
+/// The sections that phones reach from the strip under the top bar.
+const MORE: [(Route, Text); 5] = [
+    (Route::Favorites, Text::NavFavorites),
+    (Route::ProfileRequests, Text::NavRequests),
+    (Route::Scanner, Text::NavScan),
+    (Route::Settings, Text::NavSettings),
+    (Route::SignIn, Text::NavSignIn),
+];
+
+#[derive(Debug, PartialEq, Properties)]
+pub struct LayoutProps {
+    pub children: Html,
+}
+
+#[function_component(Layout)]
+pub fn layout(props: &LayoutProps) -> Html {
+    let i18n = use_i18n();
+    let current = use_route::<Route>();
+    let active = |route: &Route| (current.as_ref() == Some(route)).then_some("active");
+
+    let all_sections = TABS
+        .iter()
+        .map(|(route, text, _)| (route.clone(), *text))
+        .chain(MORE.iter().cloned());
+
+    html! {
+        <div class="app">
+            <header class="topbar">
+                <Link<Route> to={Route::Gallery} classes="brand">{ i18n.t(Text::AppName) }</Link<Route>>
+                <nav class="mainnav" aria-label={i18n.t(Text::AppName)}>
+                    { for all_sections.map(|(route, text)| html! {
+                        <Link<Route> to={route.clone()} classes={classes!(active(&route))}>{ i18n.t(text) }</Link<Route>>
+                    }) }
+                </nav>
+                <span class="spacer" />
+                <LangSwitch />
+            </header>
+            <nav class="subnav">
+                { for MORE.iter().map(|(route, text)| html! {
+                    <Link<Route> to={route.clone()} classes={classes!(active(route))}>{ i18n.t(*text) }</Link<Route>>
+                }) }
+            </nav>
+            <main>{ props.children.clone() }</main>
+            <StatusLine />
+            <nav class="tabbar">
+                { for TABS.iter().map(|(route, text, icon)| html! {
+                    <Link<Route> to={route.clone()} classes={classes!(active(route))}>
+                        <span class="icon" aria-hidden="true">{ *icon }</span>
+                        <span>{ i18n.t(*text) }</span>
+                    </Link<Route>>
+                }) }
+            </nav>
+        </div>
+    }
+}
+
+/// Русский / English.
+#[function_component(LangSwitch)]
+fn lang_switch() -> Html {
+    let i18n = use_i18n();
+    html! {
+        <div class="lang-switch" role="group" aria-label={i18n.t(Text::LanguageSwitch)}>
+            { for Lang::ALL.iter().map(|&lang| {
+                let set_lang = i18n.set_lang.clone();
+                html! {
+                    <button
+                        type="button"
+                        data-lang={lang.code()}
+                        aria-pressed={(i18n.lang == lang).to_string()}
+                        onclick={move |_| set_lang.emit(lang)}
+                    >{ lang.code().to_uppercase() }</button>
+                }
+            }) }
+        </div>
+    }
+}

@@ -1,0 +1,116 @@
+// The web shell: it renders, routes every page, switches language, fits phones and desktops,
+// and reads the server's status, without a single console error.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+import { baseUrl, launchBrowser, openPage, screenshot } from './browser.mjs';
+
+// Every route of the app and the page it must render.
+const PAGES = [
+  ['/', 'gallery'],
+  ['/photos/1', 'photo'],
+  ['/objects/1', 'provenance'],
+  ['/upload', 'upload'],
+  ['/collection', 'collection'],
+  ['/favorites', 'favorites'],
+  ['/trades', 'trades'],
+  ['/users/someone', 'profile'],
+  ['/requests', 'requests'],
+  ['/search', 'search'],
+  ['/settings', 'settings'],
+  ['/login', 'sign-in'],
+  ['/scan', 'scan'],
+  ['/no/such/page', 'not-found'],
+];
+
+let browser;
+before(async () => {
+  mkdirSync(new URL('./screenshots/', import.meta.url), { recursive: true });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('the app renders with the server status and no console errors', async () => {
+  const { context, page, problems } = await openPage(browser);
+  await page.goto(baseUrl);
+  await page.locator('[data-page="gallery"]').waitFor();
+  await page.locator('[data-testid="status-line"][data-state="online"]').waitFor();
+  assert.match(await page.locator('[data-testid="status-line"]').innerText(), /Server online/);
+  assert.equal(await page.locator('h1').innerText(), 'Gallery');
+  await screenshot(page, 'desktop-gallery');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('every route renders its page, opened directly by URL', async () => {
+  const { context, page, problems } = await openPage(browser);
+  for (const [path, name] of PAGES) {
+    await page.goto(new URL(path, baseUrl).href);
+    await page.locator(`[data-page="${name}"]`).waitFor({ timeout: 10_000 });
+    assert.ok((await page.locator('h1').innerText()).length > 0, `${path} has a heading`);
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('navigation links move between pages without reloading', async () => {
+  const { context, page, problems } = await openPage(browser);
+  await page.goto(baseUrl);
+  await page.locator('[data-page="gallery"]').waitFor();
+  await page.evaluate(() => { window.__sameDocument = true; });
+  await page.locator('.mainnav a[href="/settings"]').click();
+  await page.locator('[data-page="settings"]').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/settings');
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no full reload');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the language switch changes the interface and is remembered', async () => {
+  const { context, page, problems } = await openPage(browser);
+  await page.goto(baseUrl);
+  await page.locator('[data-page="gallery"]').waitFor();
+  assert.equal(await page.locator('h1').innerText(), 'Gallery');
+
+  await page.locator('.lang-switch button[data-lang="ru"]').click();
+  await page.locator('h1', { hasText: 'Галерея' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ru');
+  assert.equal(await page.locator('.lang-switch button[data-lang="ru"]').getAttribute('aria-pressed'), 'true');
+
+  await page.reload();
+  await page.locator('h1', { hasText: 'Галерея' }).waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a Russian browser starts in Russian', async () => {
+  const { context, page, problems } = await openPage(browser, { locale: 'ru-RU' });
+  await page.goto(baseUrl);
+  await page.locator('h1', { hasText: 'Галерея' }).waitFor();
+  await page.locator('[data-testid="status-line"][data-state="online"]').waitFor();
+  assert.match(await page.locator('[data-testid="status-line"]').innerText(), /Сервер на связи/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a 360 px phone gets the tab bar and no horizontal scrolling', async () => {
+  const { context, page, problems } = await openPage(browser, { width: 360, height: 740 });
+  for (const [path, name] of PAGES) {
+    await page.goto(new URL(path, baseUrl).href);
+    await page.locator(`[data-page="${name}"]`).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px`);
+  }
+  await page.goto(baseUrl);
+  await page.locator('[data-testid="status-line"][data-state="online"]').waitFor();
+  assert.ok(await page.locator('.tabbar').isVisible(), 'the tab bar shows on phones');
+  assert.ok(!(await page.locator('.mainnav').isVisible()), 'the desktop navigation hides on phones');
+  await page.locator('.tabbar a[href="/upload"]').click();
+  await page.locator('[data-page="upload"]').waitFor();
+  await screenshot(page, 'phone-upload');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
