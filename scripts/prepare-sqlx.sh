@@ -2,7 +2,7 @@
 # Regenerates .sqlx/, the query descriptions that let `sqlx::query!` compile offline (CI,
 # Docker builds, scripts/test.sh). Run it after adding or changing a query or a migration,
 # and commit .sqlx/. It does what `cargo sqlx prepare` does, without installing sqlx-cli:
-# a throwaway PostgreSQL gets the schema from database.sql, then the backend is compiled
+# a throwaway PostgreSQL gets the schema from backend/migrations, then the backend is compiled
 # against it with SQLX_OFFLINE_DIR set, which makes the macros write their descriptions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,9 @@ trap cleanup EXIT
 pg_init "$scratch/postgres" postgres
 pg_start "$scratch/postgres"
 as_pg_owner "$PG_BIN/createdb" -h "$scratch/postgres/run" -U postgres gallery
-as_pg_owner "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$scratch/postgres/run" -U postgres -d gallery -f - <database.sql
+for migration in backend/migrations/*.sql; do
+  as_pg_owner "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$scratch/postgres/run" -U postgres -d gallery -f - <"$migration"
+done
 
 rm -rf .sqlx && mkdir .sqlx
 touch backend/src/lib.rs # make cargo expand the macros again

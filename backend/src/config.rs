@@ -67,11 +67,19 @@ pub struct DatabaseConfig {
     pub url: Option<SecretString>,
 
     /// Most database connections this process opens.
-    #[arg(long = "db-max-connections", env = "GALLERY_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(
+        long = "db-max-connections",
+        env = "GALLERY_DB_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
     pub max_connections: u32,
 
     /// Seconds to wait for a database connection before a request fails with 503.
-    #[arg(long = "db-timeout-seconds", env = "GALLERY_DB_TIMEOUT_SECONDS", default_value_t = 3)]
+    #[arg(
+        long = "db-timeout-seconds",
+        env = "GALLERY_DB_TIMEOUT_SECONDS",
+        default_value_t = 3
+    )]
     pub timeout_seconds: u64,
 }
 
@@ -87,7 +95,12 @@ impl DatabaseConfig {
 pub struct LogConfig {
     /// Which log lines to keep, as a tracing filter: `info`, `debug`,
     /// `gallery=debug,sqlx=warn`, ...
-    #[arg(long = "log", env = "GALLERY_LOG", default_value = "info", global = true)]
+    #[arg(
+        long = "log",
+        env = "GALLERY_LOG",
+        default_value = "info",
+        global = true
+    )]
     pub filter: String,
 
     /// Log line format: `text` for people, `json` for log collectors.

@@ -132,7 +132,10 @@ mod tests {
         let (status, body) = answer_to("{not json").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["code"], "bad_request");
-        assert!(body["message"].as_str().unwrap().contains("parse"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("parse"),
+            "{body}"
+        );
     }
 
     #[tokio::test]

@@ -84,12 +84,16 @@ impl Application {
 
 /// The OpenAPI service: every `/api` operation, and the spec generated from them.
 pub fn api_service() -> OpenApiService<health::StatusApi, ()> {
-    OpenApiService::new(health::StatusApi, "Max Photo Gallery API", env!("CARGO_PKG_VERSION"))
-        .description(
-            "A realtime photo gallery with ownership and trading. Every error answers with \
+    OpenApiService::new(
+        health::StatusApi,
+        "Max Photo Gallery API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "A realtime photo gallery with ownership and trading. Every error answers with \
              `{\"code\": \"...\", \"message\": \"...\"}`; clients branch on `code`.",
-        )
-        .server("/api")
+    )
+    .server("/api")
 }
 
 fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'static {
@@ -104,11 +108,12 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
         .nest("/api", api)
         .nest("/", WebClient::new(&config.web_dir))
         .data(state)
+        .around(error::json_errors)
+        // Outside the error middleware, so error responses get these headers too.
         .with(
             SetHeader::new()
                 .overriding("X-Content-Type-Options", "nosniff")
                 .overriding("Referrer-Policy", "strict-origin-when-cross-origin"),
         )
-        .around(error::json_errors)
         .around(telemetry::log_requests)
 }

@@ -23,8 +23,24 @@ const CACHE_REVALIDATE: &str = "no-cache";
 /// File extensions of assets. A missing path with one of these is a 404, not a client route,
 /// so a stale `<script>` reference fails loudly instead of loading HTML as JavaScript.
 const ASSET_EXTENSIONS: &[&str] = &[
-    "js", "mjs", "wasm", "css", "map", "json", "webmanifest", "ico", "png", "jpg", "jpeg", "gif",
-    "webp", "svg", "woff", "woff2", "txt", "xml",
+    "js",
+    "mjs",
+    "wasm",
+    "css",
+    "map",
+    "json",
+    "webmanifest",
+    "ico",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "webp",
+    "svg",
+    "woff",
+    "woff2",
+    "txt",
+    "xml",
 ];
 
 /// The web client endpoint, nested at `/`.
@@ -63,10 +79,22 @@ impl Endpoint for WebClient {
             )
             .into_response());
         }
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            let mut refused = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "the web client answers GET and HEAD only",
+            )
+            .into_response();
+            refused
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return Ok(refused);
+        }
         // poem's static file endpoints answer GET only; HEAD is GET without the body.
         let head = request.method() == Method::HEAD;
         if head {
-            *request.method_mut() = Method::GET;
+            request.set_method(Method::GET);
         }
 
         let path = request.uri().path().to_owned();
@@ -95,9 +123,9 @@ impl Endpoint for WebClient {
 
 /// Whether a path's last segment names an asset file rather than a client-side route.
 fn is_asset_name(segment: &str) -> bool {
-    segment
-        .rsplit_once('.')
-        .is_some_and(|(_, extension)| ASSET_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()))
+    segment.rsplit_once('.').is_some_and(|(_, extension)| {
+        ASSET_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
+    })
 }
 
 /// Whether a file name carries trunk's content hash: `<stem>-<16+ hex digits>[_bg].<ext>`.

@@ -64,7 +64,7 @@ impl ErrorCode {
             422 => Self::UnprocessableEntity,
             429 => Self::RateLimited,
             503 => Self::ServiceUnavailable,
-            400..=499 => Self::BadRequest,
+            _ if (400..500).contains(&status) => Self::BadRequest,
             _ => Self::Internal,
         }
     }

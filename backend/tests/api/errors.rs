@@ -22,6 +22,7 @@ async fn a_wrong_method_is_a_json_405() {
 async fn a_post_to_a_client_route_is_a_json_405() {
     let app = spawn_app().await;
     let response = app.client.post(app.url("/settings")).send().await.unwrap();
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_json_error(response, 405, "method_not_allowed").await;
 }
 
@@ -31,7 +32,8 @@ async fn every_response_forbids_content_sniffing() {
     for path in ["/health", "/api/status", "/api/no-such-thing", "/"] {
         let response = app.get(path).await;
         assert_eq!(
-            response.headers()["x-content-type-options"], "nosniff",
+            response.headers()["x-content-type-options"],
+            "nosniff",
             "{path}"
         );
     }

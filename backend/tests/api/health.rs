@@ -30,7 +30,11 @@ async fn ready_turns_503_within_5_s_when_the_database_goes_and_200_when_it_is_ba
     .await;
     assert!(went_unready.is_some(), "/ready did not turn 503 within 5 s");
     assert_json_error(app.get("/ready").await, 503, "service_unavailable").await;
-    assert_eq!(app.get("/health").await.status(), 200, "the process is still alive");
+    assert_eq!(
+        app.get("/health").await.status(),
+        200,
+        "the process is still alive"
+    );
     let status: serde_json::Value = app.get("/api/status").await.json().await.unwrap();
     assert_eq!(status["database"], "unavailable");
 

@@ -171,5 +171,9 @@ pub async fn assert_json_error(response: reqwest::Response, status: u16, code: &
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "a message in {body}"
     );
-    assert_eq!(body.as_object().unwrap().len(), 2, "only code and message in {body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "only code and message in {body}"
+    );
 }

@@ -48,7 +48,11 @@ fn render_database_sql() -> String {
     let rows: Vec<String> = MIGRATOR
         .iter()
         .map(|migration| {
-            let checksum: String = migration.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            let checksum: String = migration
+                .checksum
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             format!(
                 "    ({}, '{}', true, '\\x{checksum}', 0)",
                 migration.version,
@@ -83,11 +87,18 @@ async fn database_sql_and_the_migrations_give_identical_schemas() {
     admin_execute(&format!(r#"create database "{migrated}""#)).await;
     admin_execute(&format!(r#"create database "{from_file}""#)).await;
 
-    let mut connection = PgConnection::connect(database_url(&migrated).as_str()).await.unwrap();
-    MIGRATOR.run(&mut connection).await.expect("the migrations apply");
+    let mut connection = PgConnection::connect(database_url(&migrated).as_str())
+        .await
+        .unwrap();
+    MIGRATOR
+        .run(&mut connection)
+        .await
+        .expect("the migrations apply");
 
     let database_sql = std::fs::read_to_string(database_sql_path()).expect("database.sql exists");
-    let mut file_connection = PgConnection::connect(database_url(&from_file).as_str()).await.unwrap();
+    let mut file_connection = PgConnection::connect(database_url(&from_file).as_str())
+        .await
+        .unwrap();
     file_connection
         .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(database_sql)))
         .await

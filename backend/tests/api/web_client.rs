@@ -8,14 +8,24 @@ async fn the_root_serves_the_index_revalidated_on_every_load() {
     let response = app.get("/").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-cache");
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert_eq!(response.text().await.unwrap(), INDEX_HTML);
 }
 
 #[tokio::test]
 async fn client_routes_fall_back_to_the_index() {
     let app = spawn_app().await;
-    for path in ["/settings", "/photos/42", "/users/ivan.petrov", "/no/such/page"] {
+    for path in [
+        "/settings",
+        "/photos/42",
+        "/users/ivan.petrov",
+        "/no/such/page",
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.text().await.unwrap(), INDEX_HTML, "{path}");
@@ -31,14 +41,24 @@ async fn hashed_assets_are_cached_for_a_year() {
         response.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
-    assert!(response.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
     assert_eq!(response.text().await.unwrap(), HASHED_ASSET_BODY);
 }
 
 #[tokio::test]
 async fn a_missing_asset_is_a_json_404_not_the_index() {
     let app = spawn_app().await;
-    assert_json_error(app.get("/gallery-web-fedcba9876543210.js").await, 404, "not_found").await;
+    assert_json_error(
+        app.get("/gallery-web-fedcba9876543210.js").await,
+        404,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -10,7 +10,10 @@ pub enum ApiFailure {
     /// The server could not be reached at all (offline, DNS, connection refused).
     Network,
     /// The server answered with an error status and (usually) the JSON error body.
-    Status { status: u16, body: Option<ErrorBody> },
+    Status {
+        status: u16,
+        body: Option<ErrorBody>,
+    },
     /// The server answered 2xx with a body that does not fit the contract.
     Decode,
 }

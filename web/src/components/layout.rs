@@ -14,7 +14,7 @@ use crate::{
 const TABS: [(Route, Text, &str); 5] = [
     (Route::Gallery, Text::NavGallery, "▦"),
     (Route::Search, Text::NavSearch, "⌕"),
-    (Route::Upload, Text::NavUpload, "＋"),
+    (Route::Upload, Text::NavUpload, "+"),
     (Route::Trades, Text::NavTrades, "⇄"),
     (Route::Collection, Text::NavCollection, "◈"),
 ];

@@ -33,9 +33,11 @@ pub fn use_service_status() -> ServiceHealth {
                 let health = health.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     health.set(match api::status().await {
-                        Ok(status) if status.database == DatabaseState::Ok => ServiceHealth::Online {
-                            version: status.version,
-                        },
+                        Ok(status) if status.database == DatabaseState::Ok => {
+                            ServiceHealth::Online {
+                                version: status.version,
+                            }
+                        }
                         Ok(status) => ServiceHealth::Degraded {
                             version: status.version,
                         },

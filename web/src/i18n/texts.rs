@@ -104,7 +104,10 @@ impl Text {
             Text::CollectionTitle => ("Моя коллекция", "My collection"),
             Text::CollectionLead => ("Объекты, которыми вы владеете.", "The objects you own."),
             Text::FavoritesTitle => ("Избранное", "Favorites"),
-            Text::FavoritesLead => ("Фотографии, которые вы отметили.", "Photos you have marked."),
+            Text::FavoritesLead => (
+                "Фотографии, которые вы отметили.",
+                "Photos you have marked.",
+            ),
             Text::TradesTitle => ("Обмены", "Trades"),
             Text::TradesLead => (
                 "Входящие и исходящие предложения обмена и их история.",
