@@ -24,6 +24,8 @@ cleanup() {
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  # Playwright closes its Chromium; this catches one orphaned by a crashed test run.
+  pkill -f playwright_chromiumdev_profile 2>/dev/null || true
   pg_stop "$pg_base"
   rm -rf "$scratch"
   exit "$status"

@@ -30,7 +30,7 @@ pub async fn log_requests<E: poem::Endpoint>(
         %method,
         %path,
         status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency = ?started.elapsed(),
         "request"
     );
     Ok(response)
