@@ -5,7 +5,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{LogConfig, MigrateConfig, ServeConfig};
+use crate::config::{LogConfig, MigrateConfig, ServeConfig, SignInitDataConfig};
 use crate::{db, startup::Application, telemetry};
 
 /// Max Photo Gallery: a realtime photo gallery with ownership and trading.
@@ -27,6 +27,9 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending database migrations and exit.
     Migrate(MigrateConfig),
+    /// Print a valid Max initData for GALLERY_BOT_TOKEN, to sign in without Max
+    /// (`POST /api/auth/max`) during development and testing.
+    SignInitData(SignInitDataConfig),
 }
 
 impl Cli {
@@ -42,6 +45,10 @@ impl Cli {
                 let pool = db::connect(&config.database, &config.storage).await?;
                 db::migrate(&pool).await?;
                 tracing::info!("database schema is up to date");
+                Ok(())
+            }
+            Command::SignInitData(config) => {
+                println!("{}", config.sign()?);
                 Ok(())
             }
         }

@@ -24,11 +24,22 @@ pub struct ServeConfig {
     #[arg(long, env = "GALLERY_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
 
+    /// Production mode: refuses to start without real secrets (bot token, JWT secret) or
+    /// with the development sign-in, and marks cookies `Secure` (HTTPS only).
+    #[arg(long, env = "GALLERY_PRODUCTION", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub production: bool,
+
     #[command(flatten)]
     pub storage: StorageConfig,
 
     #[command(flatten)]
     pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub rate_limits: RateLimitConfig,
 }
 
 impl ServeConfig {
@@ -46,6 +57,68 @@ pub struct MigrateConfig {
 
     #[command(flatten)]
     pub database: DatabaseConfig,
+}
+
+/// Options of `gallery sign-init-data`: the Max user to sign initData for.
+#[derive(Debug, Clone, Args)]
+pub struct SignInitDataConfig {
+    /// The bot token to sign with (the server must be configured with the same one).
+    #[arg(long = "bot-token", env = "GALLERY_BOT_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub bot_token: SecretString,
+
+    /// The Max user id.
+    #[arg(long)]
+    pub user_id: i64,
+
+    /// The user's first name.
+    #[arg(long)]
+    pub first_name: String,
+
+    /// The user's last name.
+    #[arg(long)]
+    pub last_name: Option<String>,
+
+    /// The user's Max username (becomes their handle if free).
+    #[arg(long)]
+    pub username: Option<String>,
+
+    /// The user's language.
+    #[arg(long, value_parser = ["ru", "en"])]
+    pub language: Option<String>,
+
+    /// A deep-link payload, as if the mini-app were opened with `?startapp=<P>`.
+    #[arg(long)]
+    pub start_param: Option<String>,
+}
+
+impl SignInitDataConfig {
+    /// The signed initData, dated now.
+    pub fn sign(&self) -> anyhow::Result<String> {
+        use secrecy::ExposeSecret;
+        let user = serde_json::json!({
+            "id": self.user_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "username": self.username,
+            "language_code": self.language,
+            "photo_url": null,
+        })
+        .to_string();
+        let auth_date = chrono::Utc::now().timestamp().to_string();
+        let query_id = uuid::Uuid::new_v4().to_string();
+        let mut fields = vec![
+            ("auth_date", auth_date.as_str()),
+            ("query_id", query_id.as_str()),
+            ("user", user.as_str()),
+        ];
+        if let Some(start_param) = &self.start_param {
+            fields.push(("start_param", start_param));
+        }
+        Ok(crate::auth::init_data::sign(
+            &fields,
+            self.bot_token.expose_secret(),
+        ))
+    }
 }
 
 /// Where the server keeps its files.
@@ -90,6 +163,97 @@ impl DatabaseConfig {
     }
 }
 
+/// Sign-in and sessions.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// The Max bot's token: initData is signed with it. Without it, Max sign-in answers 503.
+    #[arg(long = "bot-token", env = "GALLERY_BOT_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub bot_token: Option<SecretString>,
+
+    /// The Max bot's name, for deep links `https://max.ru/<bot>?startapp=...`.
+    #[arg(
+        long = "bot-username",
+        env = "GALLERY_BOT_USERNAME",
+        default_value = "max_gallery_bot"
+    )]
+    pub bot_username: String,
+
+    /// Secret for signing access tokens (HS256), at least 32 bytes. Unset outside production:
+    /// a random one per start (access tokens then end with the process; sessions survive).
+    #[arg(long = "jwt-secret", env = "GALLERY_JWT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// Oldest initData accepted, in seconds.
+    #[arg(
+        long,
+        env = "GALLERY_INIT_DATA_MAX_AGE_SECONDS",
+        default_value_t = 86_400
+    )]
+    pub init_data_max_age_seconds: i64,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "GALLERY_ACCESS_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub access_token_ttl_seconds: u64,
+
+    /// A session ends after this many days without a refresh.
+    #[arg(long, env = "GALLERY_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
+    pub refresh_token_ttl_days: u32,
+
+    /// Most password hashes computed at once (each takes 19 MiB for tens of milliseconds).
+    #[arg(long, env = "GALLERY_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    pub password_hash_concurrency: usize,
+
+    /// Development sign-in: the sign-in page offers a demo account, and `POST /api/auth/dev`
+    /// signs in as any made-up Max user. Never in production (the server refuses to start).
+    #[arg(long, env = "GALLERY_DEV_LOGIN", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev_login: bool,
+
+    /// The clock initData is judged by; only tests pin it, to replay recorded vectors.
+    #[arg(skip)]
+    pub init_data_clock: InitDataClock,
+}
+
+/// The time initData's `auth_date` is compared with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InitDataClock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A fixed Unix time.
+    Fixed(i64),
+}
+
+impl InitDataClock {
+    pub fn now_unix(self) -> i64 {
+        match self {
+            InitDataClock::System => chrono::Utc::now().timestamp(),
+            InitDataClock::Fixed(now) => now,
+        }
+    }
+}
+
+/// Request quotas: each key may spend this many requests a minute (the full quota may come
+/// as one burst), after which it gets 429.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitConfig {
+    /// Sign-in requests (every POST under /api/auth/) per client IP per minute.
+    #[arg(long, env = "GALLERY_RATE_SIGN_IN_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_per_minute: u32,
+
+    /// Password sign-in attempts per handle per minute.
+    #[arg(long, env = "GALLERY_RATE_LOGIN_PER_HANDLE_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_per_handle_per_minute: u32,
+
+    /// Writes (POST, PUT, PATCH, DELETE) per signed-in user per minute.
+    #[arg(long, env = "GALLERY_RATE_WRITES_PER_MINUTE", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    pub writes_per_minute: u32,
+
+    /// Proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` / `X-Real-IP`
+    /// headers are believed. From anyone else, the connection's address is the client's.
+    #[arg(long, env = "GALLERY_TRUSTED_PROXIES", value_delimiter = ',', num_args = 0.., value_parser = parse_ip_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
 /// Logging options, common to every command.
 #[derive(Debug, Clone, Args)]
 pub struct LogConfig {
@@ -115,6 +279,15 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// An address range (`10.0.0.0/8`) or a single address (`10.0.0.2`).
+fn parse_ip_net(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is neither an IP address nor a CIDR range"))
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {

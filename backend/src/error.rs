@@ -46,6 +46,110 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.body.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Lets checkers and middleware fail with an [`ApiError`] through `poem::Error`.
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        self.clone().into_response()
+    }
+}
+
+/// Database failures: logged in full, answered without details. A database that cannot be
+/// reached is a 503 (retry later), anything else a 500.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                tracing::warn!(%error, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::ServiceUnavailable,
+                    "the database is not reachable; try again shortly",
+                )
+            }
+            _ => {
+                tracing::error!(%error, "database error");
+                internal()
+            }
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{error:#}"), "internal error");
+        internal()
+    }
+}
+
+fn internal() -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal,
+        INTERNAL_MESSAGE,
+    )
+}
+
+/// The name of the unique or check constraint a database error violated, if any.
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
+    error
+        .as_database_error()
+        .and_then(|error| error.constraint())
+}
+
+/// Declares an operation's error responses for the OpenAPI spec: one variant per status it
+/// can answer (each documented with its description), plus 500 and 503, which any operation
+/// touching the database can answer. `ApiError`s convert into it
+/// by status.
+#[macro_export]
+macro_rules! error_responses {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($status:literal $variant:ident $description:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, poem_openapi::ApiResponse)]
+        $vis enum $name {
+            $(
+                #[doc = $description]
+                #[oai(status = $status)]
+                $variant(poem_openapi::payload::Json<gallery_types::ErrorBody>),
+            )*
+            /// Something failed on the server; the details are in its log.
+            #[oai(status = 500)]
+            Internal(poem_openapi::payload::Json<gallery_types::ErrorBody>),
+            /// The database is unreachable or the feature is not configured; retry later.
+            #[oai(status = 503)]
+            Unavailable(poem_openapi::payload::Json<gallery_types::ErrorBody>),
+        }
+
+        impl From<$crate::error::ApiError> for $name {
+            fn from(error: $crate::error::ApiError) -> Self {
+                match error.status.as_u16() {
+                    $($status => Self::$variant(poem_openapi::payload::Json(error.body)),)*
+                    500 => Self::Internal(poem_openapi::payload::Json(error.body)),
+                    503 => Self::Unavailable(poem_openapi::payload::Json(error.body)),
+                    status => {
+                        tracing::error!(status, message = %error.body.message, concat!("an error not declared in ", stringify!($name)));
+                        Self::Internal(poem_openapi::payload::Json(gallery_types::ErrorBody {
+                            code: gallery_types::ErrorCode::Internal,
+                            message: "internal server error; the details are in the server log".into(),
+                        }))
+                    }
+                }
+            }
+        }
+    };
+}
+
 /// Middleware: rewrites every error response that is not JSON yet into [`ErrorBody`].
 pub async fn json_errors<E: Endpoint>(next: Arc<E>, request: Request) -> poem::Result<Response> {
     let method = request.method().clone();

@@ -3,11 +3,15 @@
 //! One process serves the JSON API (documented by OpenAPI at `/api/openapi.json`), the health
 //! probes, and the built Yew web client, on top of one PostgreSQL database.
 
+pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod rate_limit;
 pub mod startup;
 pub mod telemetry;
+pub mod users;
 pub mod web;

@@ -3,23 +3,37 @@
 //! [`Application::build`] binds the listener before returning, so callers (and tests, which
 //! bind port 0) learn the real address before the server runs.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use poem::{
     EndpointExt, Route, Server,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    middleware::SetHeader,
+    middleware::{CookieJarManager, SetHeader},
 };
 use poem_openapi::{OpenApiService, Tags};
 use sqlx::PgPool;
 
-use crate::{config::ServeConfig, db, error, health, telemetry, web::WebClient};
+use crate::{
+    auth::{self, AuthApi, AuthState},
+    client_ip::{self, TrustedProxies},
+    config::ServeConfig,
+    db, error, health,
+    rate_limit::{self, RateLimits},
+    telemetry,
+    users::MeApi,
+    web::WebClient,
+};
+
+/// How often idle rate-limit keys and old sign-in requests are cleared away.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 
 /// State shared by every request handler.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    pub auth: Arc<AuthState>,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 /// The groups operations are listed under in the API documentation.
@@ -27,6 +41,10 @@ pub struct AppState {
 pub enum ApiTag {
     /// The service itself.
     System,
+    /// Signing in and out, sessions.
+    Auth,
+    /// The signed-in user's own profile.
+    Me,
 }
 
 /// A bound, ready-to-run server.
@@ -40,6 +58,9 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        let auth = AuthState::new(config.auth.clone(), config.production)?;
+        auth.passwords.warm_up().await;
+        let rate_limits = RateLimits::new(&config.rate_limits);
         let pool = db::connect(&config.database, &config.storage).await?;
         db::migrate(&pool).await?;
 
@@ -57,7 +78,11 @@ impl Application {
             acceptor,
             local_addr,
             config,
-            state: AppState { pool },
+            state: AppState {
+                pool,
+                auth: Arc::new(auth),
+                rate_limits: Arc::new(rate_limits),
+            },
         })
     }
 
@@ -71,11 +96,13 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr, "serving Max Photo Gallery on http://{}", self.local_addr);
         let routes = routes(&self.config, self.state.clone());
-        Server::new_with_acceptor(self.acceptor)
+        let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let served = Server::new_with_acceptor(self.acceptor)
             .name("gallery")
             .run_with_graceful_shutdown(routes, shutdown, Some(self.config.shutdown_grace()))
-            .await
-            .context("the HTTP server failed")?;
+            .await;
+        maintenance.abort();
+        served.context("the HTTP server failed")?;
         self.state.pool.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -83,9 +110,9 @@ impl Application {
 }
 
 /// The OpenAPI service: every `/api` operation, and the spec generated from them.
-pub fn api_service() -> OpenApiService<health::StatusApi, ()> {
+pub fn api_service() -> OpenApiService<(health::StatusApi, AuthApi, MeApi), ()> {
     OpenApiService::new(
-        health::StatusApi,
+        (health::StatusApi, AuthApi, MeApi),
         "Max Photo Gallery API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -97,6 +124,7 @@ pub fn api_service() -> OpenApiService<health::StatusApi, ()> {
 }
 
 fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'static {
+    let trusted = TrustedProxies(config.rate_limits.trusted_proxies.clone());
     let api = api_service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -107,7 +135,18 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
         .nest("/api/docs", docs)
         .nest("/api", api)
         .nest("/", WebClient::new(&config.web_dir))
-        .data(state)
+        .data(state.clone())
+        .with(CookieJarManager::new())
+        .around(move |next, request| {
+            let state = state.clone();
+            async move {
+                rate_limit::enforce(next, request, &state.rate_limits, &state.auth.tokens).await
+            }
+        })
+        .around(move |next, request| {
+            let trusted = trusted.clone();
+            async move { client_ip::resolve(next, request, &trusted).await }
+        })
         .around(error::json_errors)
         // Outside the error middleware, so error responses get these headers too.
         .with(
@@ -116,4 +155,16 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
                 .overriding("Referrer-Policy", "strict-origin-when-cross-origin"),
         )
         .around(telemetry::log_requests)
+}
+
+/// Periodic housekeeping, until the server stops (the task is aborted then).
+async fn maintain(state: AppState) {
+    let mut every = tokio::time::interval(MAINTENANCE_EVERY);
+    loop {
+        every.tick().await;
+        state.rate_limits.forget_idle();
+        if let Err(error) = auth::delete_old_qr_logins(&state.pool).await {
+            tracing::warn!(%error, "cannot delete old QR sign-in requests");
+        }
+    }
 }

@@ -47,6 +47,34 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (the database, usually) is not reachable right now.
     ServiceUnavailable,
+    /// initData cannot be parsed or lacks a required field.
+    InitDataMalformed,
+    /// initData's signature does not match the configured bot token.
+    InitDataInvalid,
+    /// initData is older than allowed, or dated in the future.
+    InitDataExpired,
+    /// The access token is missing, malformed, expired or its session has ended.
+    InvalidToken,
+    /// The refresh token is unknown, expired or its session has ended.
+    InvalidRefreshToken,
+    /// The refresh token was already used: its whole session has been ended.
+    RefreshTokenReused,
+    /// Wrong handle or password.
+    InvalidCredentials,
+    /// The current password given does not match.
+    WrongPassword,
+    /// The new password breaks the rules (8–128 characters).
+    WeakPassword,
+    /// The handle breaks the rules (3–32 letters, digits or `_`, starting with a letter).
+    InvalidHandle,
+    /// Somebody already has this handle.
+    HandleTaken,
+    /// A profile field is too long or empty.
+    InvalidProfile,
+    /// The sign-in request expired or was already used.
+    QrLoginGone,
+    /// The sign-in request was already approved.
+    QrLoginAlreadyApproved,
 }
 
 impl ErrorCode {

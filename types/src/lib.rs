@@ -4,8 +4,16 @@
 //! server (with the `openapi` feature, which also derives the OpenAPI schemas) and the web
 //! client (WebAssembly, serde only).
 
+mod auth;
 mod error;
 mod status;
+mod users;
 
+pub use auth::{
+    AuthOptions, ChangePasswordRequest, DevSignInRequest, LogoutRequest, MaxSignInRequest,
+    PasswordSignInRequest, QrLoginCreated, QrLoginPending, QrLoginRequestInfo, RefreshRequest,
+    SessionInfo, SignInMethod, TokenResponse,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use status::{DatabaseState, ServiceStatus};
+pub use users::{Language, Me, UpdateMeRequest};

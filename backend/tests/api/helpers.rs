@@ -7,7 +7,9 @@ use std::{
 };
 
 use gallery::{
-    config::{DatabaseConfig, ServeConfig, StorageConfig},
+    config::{
+        AuthConfig, DatabaseConfig, InitDataClock, RateLimitConfig, ServeConfig, StorageConfig,
+    },
     startup::Application,
 };
 use reqwest::Url;
@@ -49,6 +51,12 @@ impl TestApp {
     }
 }
 
+/// The bot token every test server validates initData with.
+pub const BOT_TOKEN: &str = "447712782:TyGJMuHbEL31IeL2HPcHyGcFRl1SPnXNYvM";
+pub const BOT_USERNAME: &str = "test_gallery_bot";
+/// The test servers' access-token secret (tests forge tokens with it and with others).
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
 /// A fake web client build: an index and one content-hashed asset, as trunk would leave them.
 pub const INDEX_HTML: &str = "<!doctype html><title>test client</title>";
 pub const HASHED_ASSET: &str = "/gallery-web-0123456789abcdef.js";
@@ -73,6 +81,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
         addr: "127.0.0.1:0".parse().unwrap(),
         web_dir: web_dir.clone(),
         shutdown_grace_seconds: 1,
+        production: false,
         storage: StorageConfig {
             data_dir: scratch.join("data"),
         },
@@ -80,6 +89,24 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
             url: Some(SecretString::from(database_url(&database).to_string())),
             max_connections: 5,
             timeout_seconds: 2,
+        },
+        auth: AuthConfig {
+            bot_token: Some(SecretString::from(BOT_TOKEN)),
+            bot_username: BOT_USERNAME.to_owned(),
+            jwt_secret: Some(SecretString::from(JWT_SECRET)),
+            init_data_max_age_seconds: 86_400,
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_days: 30,
+            password_hash_concurrency: 2,
+            dev_login: false,
+            init_data_clock: InitDataClock::System,
+        },
+        // Generous: tests of the limits lower them.
+        rate_limits: RateLimitConfig {
+            sign_in_per_minute: 10_000,
+            login_per_handle_per_minute: 10_000,
+            writes_per_minute: 10_000,
+            trusted_proxies: Vec::new(),
         },
     };
     adjust(&mut config);
@@ -176,4 +203,115 @@ pub async fn assert_json_error(response: reqwest::Response, status: u16, code: &
         2,
         "only code and message in {body}"
     );
+}
+
+impl TestApp {
+    /// POSTs `body` as JSON.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// GETs with an access token.
+    pub async fn get_as(&self, path: &str, access_token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// Signs in through `POST /api/auth/max` with freshly signed initData.
+    pub async fn sign_in(
+        &self,
+        max_user_id: i64,
+        first_name: &str,
+        username: Option<&str>,
+    ) -> SignedIn {
+        let init_data = sign_init_data(
+            BOT_TOKEN,
+            &[("user", &max_user_json(max_user_id, first_name, username))],
+            chrono::Utc::now().timestamp(),
+        );
+        let response = self
+            .post_json(
+                "/api/auth/max",
+                &serde_json::json!({ "init_data": init_data }),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "sign-in failed");
+        response.json().await.unwrap()
+    }
+}
+
+/// The parts of a token response the tests use.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SignedIn {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub user: serde_json::Value,
+}
+
+impl SignedIn {
+    pub fn refresh_token(&self) -> &str {
+        self.refresh_token
+            .as_deref()
+            .expect("a refresh token in the body")
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.user["id"].as_i64().unwrap()
+    }
+}
+
+/// A Max `user` JSON object.
+pub fn max_user_json(id: i64, first_name: &str, username: Option<&str>) -> String {
+    serde_json::json!({
+        "id": id,
+        "first_name": first_name,
+        "last_name": null,
+        "username": username,
+        "language_code": "en",
+        "photo_url": null,
+    })
+    .to_string()
+}
+
+/// Signs initData the way Max does, written independently of the server's code from Max's
+/// documentation: HMAC-SHA256 keyed by HMAC-SHA256("WebAppData", token) over the sorted
+/// `key=value` lines.
+pub fn sign_init_data(bot_token: &str, fields: &[(&str, &str)], auth_date: i64) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    let auth_date = auth_date.to_string();
+    let mut all: Vec<(&str, &str)> = fields.to_vec();
+    all.push(("auth_date", &auth_date));
+    all.sort();
+    let check_string = all
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut secret = Hmac::<Sha256>::new_from_slice(b"WebAppData").unwrap();
+    secret.update(bot_token.as_bytes());
+    let secret = secret.finalize().into_bytes();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&secret).unwrap();
+    mac.update(check_string.as_bytes());
+    let hash = hex::encode(mac.finalize().into_bytes());
+
+    let mut url = Url::parse("http://x/").unwrap();
+    {
+        let mut query = url.query_pairs_mut();
+        for (key, value) in &all {
+            query.append_pair(key, value);
+        }
+        query.append_pair("hash", &hash);
+    }
+    url.query().unwrap().to_owned()
 }

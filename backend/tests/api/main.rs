@@ -7,6 +7,12 @@
 mod errors;
 mod health;
 mod helpers;
+mod init_data;
+mod me;
 mod openapi;
+mod passwords;
+mod qr_sign_in;
+mod rate_limits;
 mod schema;
+mod tokens;
 mod web_client;

@@ -104,11 +104,12 @@ async fn database_sql_and_the_migrations_give_identical_schemas() {
         .await
         .expect("database.sql applies");
 
-    assert_eq!(
-        schema_dump(&from_file),
-        schema_dump(&migrated),
-        "pg_dump --schema-only differs between database.sql and the migrations"
-    );
+    let (from_file_dump, migrated_dump) = (schema_dump(&from_file), schema_dump(&migrated));
+    if let Some(difference) = first_difference(&from_file_dump, &migrated_dump) {
+        panic!(
+            "pg_dump --schema-only differs between database.sql and the migrations:\n{difference}"
+        );
+    }
     assert_eq!(
         applied_migrations(&mut file_connection).await,
         applied_migrations(&mut connection).await,
@@ -144,6 +145,24 @@ fn schema_dump(database: &str) -> String {
         .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Where two texts first differ, with the lines around it; `None` when they are equal.
+fn first_difference(left: &str, right: &str) -> Option<String> {
+    if left == right {
+        return None;
+    }
+    let (left, right): (Vec<&str>, Vec<&str>) = (left.lines().collect(), right.lines().collect());
+    let at = (0..left.len().max(right.len()))
+        .find(|&i| left.get(i) != right.get(i))
+        .unwrap_or(0);
+    let excerpt = |lines: &[&str]| lines[at.min(lines.len())..(at + 6).min(lines.len())].join("\n");
+    Some(format!(
+        "at line {}:\n--- database.sql\n{}\n--- migrations\n{}",
+        at + 1,
+        excerpt(&left),
+        excerpt(&right)
+    ))
 }
 
 async fn applied_migrations(connection: &mut PgConnection) -> Vec<(i64, String, bool, Vec<u8>)> {

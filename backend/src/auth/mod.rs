@@ -1,0 +1,89 @@
+//! Signing in (Max initData, password, desktop QR, development), tokens and sessions.
+
+mod api;
+mod bearer;
+pub mod device;
+pub mod init_data;
+pub mod passwords;
+mod qr;
+pub mod sessions;
+pub mod tokens;
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Notify;
+
+pub use api::AuthApi;
+pub use bearer::{Authenticated, BearerAuth};
+pub use qr::delete_old as delete_old_qr_logins;
+
+use crate::config::AuthConfig;
+
+/// Everything the auth routes share.
+pub struct AuthState {
+    pub config: AuthConfig,
+    pub tokens: tokens::AccessTokens,
+    pub passwords: passwords::PasswordHasherPool,
+    /// How long a session lives without a refresh.
+    pub refresh_ttl: Duration,
+    /// Whether the refresh cookie is `Secure` (HTTPS only): in production.
+    pub secure_cookies: bool,
+    /// Woken whenever a QR sign-in request is approved, so waiting desktops answer at once.
+    pub qr_approved: Notify,
+}
+
+impl AuthState {
+    /// Checks the configuration against production's demands and prepares the keys.
+    pub fn new(config: AuthConfig, production: bool) -> anyhow::Result<Self> {
+        if production && config.dev_login {
+            bail!("GALLERY_DEV_LOGIN cannot be enabled together with GALLERY_PRODUCTION");
+        }
+        if production && config.bot_token.is_none() {
+            bail!("GALLERY_PRODUCTION needs GALLERY_BOT_TOKEN, the Max bot's token");
+        }
+        let secret = match &config.jwt_secret {
+            Some(secret) if secret.expose_secret().len() < tokens::MIN_SECRET_BYTES => {
+                bail!(
+                    "GALLERY_JWT_SECRET must be at least {} bytes",
+                    tokens::MIN_SECRET_BYTES
+                )
+            }
+            Some(secret) => secret.clone(),
+            None if production => {
+                bail!("GALLERY_PRODUCTION needs GALLERY_JWT_SECRET (at least 32 random bytes)")
+            }
+            None => {
+                tracing::warn!(
+                    "GALLERY_JWT_SECRET is not set: using a random one; access tokens end with this process (set it for several instances)"
+                );
+                SecretString::from(tokens::random_urlsafe(48))
+            }
+        };
+        if config.bot_token.is_none() {
+            tracing::warn!("GALLERY_BOT_TOKEN is not set: Max sign-in answers 503");
+        }
+        let refresh_days = u64::from(config.refresh_token_ttl_days.max(1));
+        Ok(Self {
+            tokens: tokens::AccessTokens::new(
+                &secret,
+                Duration::from_secs(config.access_token_ttl_seconds),
+            ),
+            passwords: passwords::PasswordHasherPool::new(config.password_hash_concurrency),
+            refresh_ttl: Duration::from_secs(refresh_days * 24 * 60 * 60),
+            secure_cookies: production,
+            qr_approved: Notify::new(),
+            config,
+        })
+    }
+
+    /// The Max bot token, or why Max sign-in is unavailable.
+    pub fn bot_token(&self) -> anyhow::Result<&str> {
+        self.config
+            .bot_token
+            .as_ref()
+            .map(|token| token.expose_secret())
+            .context("GALLERY_BOT_TOKEN is not configured")
+    }
+}

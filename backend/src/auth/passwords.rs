@@ -1,0 +1,148 @@
+//! Password hashing with argon2id, off the async runtime and bounded in concurrency.
+
+use std::sync::{Arc, LazyLock};
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::SaltString,
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+/// OWASP's argon2id recommendation: 19 MiB of memory, 2 iterations, 1 lane.
+const MEMORY_KIB: u32 = 19 * 1024;
+const ITERATIONS: u32 = 2;
+const LANES: u32 = 1;
+
+/// OWASP ASVS: at least 8 characters, at most 128 (long enough for passphrases, short
+/// enough that hashing cannot be abused), no composition rules.
+pub const MIN_CHARS: usize = 8;
+pub const MAX_CHARS: usize = 128;
+
+/// A hash of a random password, verified against when the handle is unknown or has no
+/// password, so that such sign-ins cost the same time as real ones.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking(&SecretString::from(crate::auth::tokens::random_urlsafe(24))));
+
+/// Why a new password is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRuleError {
+    #[error("the password must be at least 8 characters long")]
+    TooShort,
+    #[error("the password must be at most 128 characters long")]
+    TooLong,
+}
+
+/// Checks a new password against the rules.
+pub fn check_rules(password: &str) -> Result<(), PasswordRuleError> {
+    let chars = password.chars().count();
+    if chars < MIN_CHARS {
+        Err(PasswordRuleError::TooShort)
+    } else if chars > MAX_CHARS {
+        Err(PasswordRuleError::TooLong)
+    } else {
+        Ok(())
+    }
+}
+
+/// Hashes and verifies on blocking threads, at most `limit` at a time: each hash takes
+/// 19 MiB and tens of milliseconds, so an unbounded burst could exhaust memory.
+#[derive(Clone)]
+pub struct PasswordHasherPool {
+    permits: Arc<Semaphore>,
+}
+
+impl PasswordHasherPool {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit.max(1))),
+        }
+    }
+
+    /// A PHC-format argon2id hash of `password` with a fresh salt.
+    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
+        Ok(tokio::task::spawn_blocking(move || hash_blocking(&password)).await?)
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash, burns the same time against
+    /// a dummy and answers false.
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored: Option<String>,
+    ) -> anyhow::Result<bool> {
+        let _permit = self.permits.acquire().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let known = stored.is_some();
+            let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            let matches = PasswordHash::new(&hash).is_ok_and(|parsed| {
+                argon2()
+                    .verify_password(password.expose_secret().as_bytes(), &parsed)
+                    .is_ok()
+            });
+            known && matches
+        })
+        .await?)
+    }
+
+    /// Computes the dummy hash now, so the first unknown-handle sign-in is not slower.
+    pub async fn warm_up(&self) {
+        let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &SecretString) -> String {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2()
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let pool = PasswordHasherPool::new(1);
+        let hash = pool
+            .hash(SecretString::from("correct horse"))
+            .await
+            .unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            pool.verify(SecretString::from("correct horse"), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify(SecretString::from("wrong horse"), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify(SecretString::from("correct horse"), None)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn rules_count_characters_not_bytes() {
+        assert_eq!(check_rules("пароль1"), Err(PasswordRuleError::TooShort));
+        assert_eq!(check_rules("пароль12"), Ok(()));
+        assert_eq!(
+            check_rules(&"я".repeat(129)),
+            Err(PasswordRuleError::TooLong)
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! Sessions: one per signed-in device, each a family of rotating refresh tokens.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use gallery_types::{ErrorCode, SessionInfo, SignInMethod};
+use ipnet::IpNet;
+use poem::http::StatusCode;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{AuthState, device, tokens};
+use crate::{error::ApiError, users::UserRow};
+
+/// Why a session ended (the `revoked_reason` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Logout,
+    LogoutAll,
+    Ended,
+    PasswordChanged,
+    TokenReuse,
+}
+
+impl EndReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::LogoutAll => "logout_all",
+            EndReason::Ended => "ended",
+            EndReason::PasswordChanged => "password_changed",
+            EndReason::TokenReuse => "token_reuse",
+        }
+    }
+}
+
+fn method_str(method: SignInMethod) -> &'static str {
+    match method {
+        SignInMethod::Max => "max",
+        SignInMethod::Password => "password",
+        SignInMethod::Qr => "qr",
+        SignInMethod::Dev => "dev",
+    }
+}
+
+fn method_from_str(method: &str) -> SignInMethod {
+    match method {
+        "password" => SignInMethod::Password,
+        "qr" => SignInMethod::Qr,
+        "dev" => SignInMethod::Dev,
+        _ => SignInMethod::Max,
+    }
+}
+
+/// The device a session is started from.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub user_agent: String,
+    pub ip: Option<IpAddr>,
+}
+
+/// A new pair of tokens.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: Uuid,
+}
+
+/// Starts a session for `user_id` and issues its first tokens.
+pub async fn start(
+    connection: &mut PgConnection,
+    auth: &AuthState,
+    user_id: i64,
+    method: SignInMethod,
+    device: &Device,
+) -> Result<Issued, ApiError> {
+    let session_id = Uuid::new_v4();
+    let refresh_token = tokens::new_refresh_token();
+    sqlx::query!(
+        r#"
+        insert into sessions (id, user_id, method, user_agent, ip, expires_at)
+        values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+        "#,
+        session_id,
+        user_id,
+        method_str(method),
+        device.user_agent,
+        device.ip.map(IpNet::from),
+        auth.refresh_ttl.as_secs_f64(),
+    )
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query!(
+        "insert into refresh_tokens (token_hash, session_id) values ($1, $2)",
+        tokens::token_hash(&refresh_token),
+        session_id,
+    )
+    .execute(&mut *connection)
+    .await?;
+    Ok(Issued {
+        access_token: auth.tokens.issue(user_id, session_id),
+        refresh_token,
+        session_id,
+    })
+}
+
+/// Trades a refresh token for new tokens in the same session.
+///
+/// The token is marked used and its successor issued in one transaction, with the session row
+/// locked so that two concurrent uses cannot both succeed. A token that was already used is
+/// evidence of theft (one of the two holders is not the user): the whole session ends.
+pub async fn rotate(
+    pool: &PgPool,
+    auth: &AuthState,
+    refresh_token: &str,
+) -> Result<(Issued, UserRow), ApiError> {
+    let mut transaction = pool.begin().await?;
+    let found = sqlx::query!(
+        r#"
+        select t.used_at, s.id as session_id, s.user_id,
+               (s.revoked_at is null and s.expires_at > now()) as "active!"
+        from refresh_tokens t join sessions s on s.id = t.session_id
+        where t.token_hash = $1
+        for update of s
+        "#,
+        tokens::token_hash(refresh_token),
+    )
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some(found) = found.filter(|found| found.active) else {
+        return Err(invalid_refresh_token());
+    };
+    if found.used_at.is_some() {
+        end_session(&mut transaction, found.session_id, EndReason::TokenReuse).await?;
+        transaction.commit().await?;
+        tracing::warn!(session = %found.session_id, user = found.user_id, "refresh token reused; session ended");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::RefreshTokenReused,
+            "this refresh token was already used; the session has been ended, sign in again",
+        ));
+    }
+
+    let successor = tokens::new_refresh_token();
+    sqlx::query!(
+        "update refresh_tokens set used_at = now() where token_hash = $1",
+        tokens::token_hash(refresh_token),
+    )
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query!(
+        "insert into refresh_tokens (token_hash, session_id) values ($1, $2)",
+        tokens::token_hash(&successor),
+        found.session_id,
+    )
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query!(
+        r#"
+        update sessions set last_used_at = now(), expires_at = now() + make_interval(secs => $2)
+        where id = $1
+        "#,
+        found.session_id,
+        auth.refresh_ttl.as_secs_f64(),
+    )
+    .execute(&mut *transaction)
+    .await?;
+    let user = crate::users::by_id(&mut transaction, found.user_id)
+        .await?
+        .ok_or_else(invalid_refresh_token)?;
+    transaction.commit().await?;
+    Ok((
+        Issued {
+            access_token: auth.tokens.issue(found.user_id, found.session_id),
+            refresh_token: successor,
+            session_id: found.session_id,
+        },
+        user,
+    ))
+}
+
+/// The session a refresh token (used or not) belongs to.
+pub async fn of_refresh_token(
+    pool: &PgPool,
+    refresh_token: &str,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(sqlx::query_scalar!(
+        "select session_id from refresh_tokens where token_hash = $1",
+        tokens::token_hash(refresh_token),
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Ends one session (no-op if it already ended). Returns whether it was active.
+pub async fn end_session(
+    connection: &mut PgConnection,
+    session_id: Uuid,
+    reason: EndReason,
+) -> Result<bool, ApiError> {
+    let ended = sqlx::query!(
+        r#"
+        update sessions set revoked_at = now(), revoked_reason = $2
+        where id = $1 and revoked_at is null
+        "#,
+        session_id,
+        reason.as_str(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(ended.rows_affected() == 1)
+}
+
+/// Ends one of `user_id`'s sessions; false if they have no such active session.
+pub async fn end_own_session(
+    pool: &PgPool,
+    user_id: i64,
+    session_id: Uuid,
+) -> Result<bool, ApiError> {
+    let ended = sqlx::query!(
+        r#"
+        update sessions set revoked_at = now(), revoked_reason = 'ended'
+        where id = $1 and user_id = $2 and revoked_at is null
+        "#,
+        session_id,
+        user_id,
+    )
+    .execute(pool)
+    .await?;
+    Ok(ended.rows_affected() == 1)
+}
+
+/// Ends every active session of `user_id` except `keep`.
+pub async fn end_all_sessions(
+    connection: &mut PgConnection,
+    user_id: i64,
+    keep: Option<Uuid>,
+    reason: EndReason,
+) -> Result<u64, ApiError> {
+    let ended = sqlx::query!(
+        r#"
+        update sessions set revoked_at = now(), revoked_reason = $3
+        where user_id = $1 and revoked_at is null and id is distinct from $2
+        "#,
+        user_id,
+        keep,
+        reason.as_str(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(ended.rows_affected())
+}
+
+/// The user of an active session, if `session_id` is one of `user_id`'s and has not ended.
+pub async fn active_user(
+    pool: &PgPool,
+    session_id: Uuid,
+    user_id: i64,
+) -> Result<Option<UserRow>, ApiError> {
+    Ok(sqlx::query_as!(
+        UserRow,
+        r#"
+        select u.id, u.max_user_id, u.handle, u.display_name, u.bio, u.language, u.is_private,
+               u.photo_url, u.password_hash, u.created_at
+        from sessions s join users u on u.id = s.user_id
+        where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()
+        "#,
+        session_id,
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// `user_id`'s active sessions, most recently used first.
+pub async fn list(
+    pool: &PgPool,
+    user_id: i64,
+    current: Uuid,
+) -> Result<Vec<SessionInfo>, ApiError> {
+    struct Row {
+        id: Uuid,
+        method: String,
+        user_agent: String,
+        ip: Option<IpNet>,
+        created_at: DateTime<Utc>,
+        last_used_at: DateTime<Utc>,
+    }
+    let rows = sqlx::query_as!(
+        Row,
+        r#"
+        select id, method, user_agent, ip, created_at, last_used_at from sessions
+        where user_id = $1 and revoked_at is null and expires_at > now()
+        order by last_used_at desc
+        "#,
+        user_id,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SessionInfo {
+            id: row.id,
+            method: method_from_str(&row.method),
+            device: device::describe(&row.user_agent),
+            ip: row.ip.map(|ip| ip.addr().to_string()),
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            current: row.id == current,
+        })
+        .collect())
+}
+
+pub fn invalid_refresh_token() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidRefreshToken,
+        "the refresh token is unknown, expired or its session has ended; sign in again",
+    )
+}

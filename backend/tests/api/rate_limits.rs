@@ -1,0 +1,112 @@
+//! Quotas: per client IP on sign-in, per handle on password sign-in, per user on writes.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_json_error, spawn_app_with};
+
+async fn sign_in_attempt(app: &TestApp, forwarded_for: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/max"))
+        .header("X-Forwarded-For", forwarded_for)
+        .header("X-Real-IP", forwarded_for)
+        .json(&json!({ "init_data": "garbage" }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn assert_rate_limited(response: reqwest::Response) {
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_json_error(response, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn a_burst_over_the_sign_in_quota_gets_429_and_spoofed_headers_change_nothing() {
+    let app = spawn_app_with(|config| config.rate_limits.sign_in_per_minute = 3).await;
+    for attempt in 0..3 {
+        // Each claims another address; the server only believes the socket.
+        let response = sign_in_attempt(&app, &format!("198.51.100.{attempt}")).await;
+        assert_eq!(response.status(), 400, "attempt {attempt} is within quota");
+    }
+    assert_rate_limited(sign_in_attempt(&app, "198.51.100.99").await).await;
+    // Other routes are not sign-in routes.
+    assert_eq!(app.get("/api/status").await.status(), 200);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
+    let app = spawn_app_with(|config| {
+        config.rate_limits.sign_in_per_minute = 2;
+        config.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(sign_in_attempt(&app, "198.51.100.1").await.status(), 400);
+    }
+    assert_rate_limited(sign_in_attempt(&app, "198.51.100.1").await).await;
+    assert_eq!(
+        sign_in_attempt(&app, "198.51.100.2").await.status(),
+        400,
+        "another client"
+    );
+}
+
+#[tokio::test]
+async fn password_sign_in_is_limited_per_handle() {
+    let app = spawn_app_with(|config| {
+        config.rate_limits.login_per_handle_per_minute = 2;
+        config.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let attempt = |handle: &'static str, from: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/auth/login"))
+                .header("X-Forwarded-For", from)
+                .json(&json!({ "handle": handle, "password": "wrong password" }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(attempt("victim", "198.51.100.1").await.status(), 401);
+    assert_eq!(attempt("VICTIM", "198.51.100.2").await.status(), 401);
+    // A third address does not help: the handle itself is out of attempts.
+    assert_rate_limited(attempt("victim", "198.51.100.3").await).await;
+    assert_eq!(attempt("someone_else", "198.51.100.3").await.status(), 401);
+}
+
+#[tokio::test]
+async fn writes_are_limited_per_user() {
+    let app = spawn_app_with(|config| config.rate_limits.writes_per_minute = 2).await;
+    let ann = app.sign_in(6001, "Ann", None).await;
+    let bob = app.sign_in(6002, "Bob", None).await;
+    let patch = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .patch(app.url("/api/me"))
+                .bearer_auth(token)
+                .json(&json!({ "bio": "hi" }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(patch(ann.access_token.clone()).await.status(), 200);
+    assert_eq!(patch(ann.access_token.clone()).await.status(), 200);
+    assert_rate_limited(patch(ann.access_token.clone()).await).await;
+    assert_eq!(
+        patch(bob.access_token.clone()).await.status(),
+        200,
+        "another user"
+    );
+    // Reads are not writes.
+    assert_eq!(app.get_as("/api/me", &ann.access_token).await.status(), 200);
+}

@@ -1,0 +1,354 @@
+//! Access tokens are checked strictly; refresh tokens rotate, and a reused one ends its
+//! session.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+use crate::helpers::{JWT_SECRET, TestApp, assert_json_error, spawn_app};
+
+/// Claims as the server issues them, for `user_id` in the session of `valid_token`.
+fn claims_like(valid_token: &str) -> serde_json::Value {
+    let payload = valid_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn forge(claims: &serde_json::Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn assert_refused(app: &TestApp, token: &str, what: &str) {
+    let response = app.get_as("/api/me", token).await;
+    assert_eq!(response.status(), 401, "{what}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_token", "{what}");
+}
+
+#[tokio::test]
+async fn forged_and_mistyped_access_tokens_are_refused() {
+    let app = spawn_app().await;
+    let session = app.sign_in(2001, "Ann", None).await;
+    let valid = claims_like(&session.access_token);
+
+    // The untouched claims re-signed with the right key are accepted: the cases below fail
+    // only for the one thing each changes.
+    assert_eq!(
+        app.get_as("/api/me", &forge(&valid, JWT_SECRET))
+            .await
+            .status(),
+        200
+    );
+
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(valid.to_string())
+    );
+    assert_refused(&app, &unsigned, "alg none").await;
+    assert_refused(
+        &app,
+        &forge(&valid, "another-secret-another-secret-0000"),
+        "wrong key",
+    )
+    .await;
+
+    let now = chrono::Utc::now().timestamp();
+    let mut expired = valid.clone();
+    expired["iat"] = json!(now - 3600);
+    expired["exp"] = json!(now - 60);
+    assert_refused(&app, &forge(&expired, JWT_SECRET), "expired").await;
+
+    let mut wrong_issuer = valid.clone();
+    wrong_issuer["iss"] = json!("someone-else");
+    assert_refused(&app, &forge(&wrong_issuer, JWT_SECRET), "wrong iss").await;
+
+    let mut wrong_audience = valid.clone();
+    wrong_audience["aud"] = json!("another-api");
+    assert_refused(&app, &forge(&wrong_audience, JWT_SECRET), "wrong aud").await;
+
+    let mut wrong_type = valid.clone();
+    wrong_type["typ"] = json!("refresh");
+    assert_refused(&app, &forge(&wrong_type, JWT_SECRET), "wrong typ").await;
+
+    let mut other_user = valid.clone();
+    other_user["sub"] = json!("999999");
+    assert_refused(
+        &app,
+        &forge(&other_user, JWT_SECRET),
+        "sub outside its session",
+    )
+    .await;
+
+    assert_refused(
+        &app,
+        session.refresh_token(),
+        "a refresh token as access token",
+    )
+    .await;
+    assert_eq!(
+        app.client
+            .get(app.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_a_refresh_token() {
+    let app = spawn_app().await;
+    let session = app.sign_in(2002, "Ann", None).await;
+    let response = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": session.access_token }),
+        )
+        .await;
+    assert_json_error(response, 401, "invalid_refresh_token").await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotates_and_works_once() {
+    let app = spawn_app().await;
+    let first = app.sign_in(2003, "Ann", None).await;
+    let response = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": first.refresh_token() }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let second: crate::helpers::SignedIn = response.json().await.unwrap();
+    assert_ne!(second.refresh_token(), first.refresh_token());
+    assert_eq!(second.user_id(), first.user_id());
+    assert_eq!(
+        app.get_as("/api/me", &second.access_token).await.status(),
+        200
+    );
+
+    let third = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": second.refresh_token() }),
+        )
+        .await;
+    assert_eq!(third.status(), 200, "the successor works too");
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_ends_its_whole_family() {
+    let app = spawn_app().await;
+    let stolen = app.sign_in(2004, "Ann", None).await;
+    let other_device = app.sign_in(2004, "Ann", None).await;
+    let rotated: crate::helpers::SignedIn = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": stolen.refresh_token() }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let reuse = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": stolen.refresh_token() }),
+        )
+        .await;
+    assert_json_error(reuse, 401, "refresh_token_reused").await;
+
+    // Every token of that session is dead now.
+    let successor = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": rotated.refresh_token() }),
+        )
+        .await;
+    assert_json_error(successor, 401, "invalid_refresh_token").await;
+    assert_refused(
+        &app,
+        &rotated.access_token,
+        "access token of the ended family",
+    )
+    .await;
+
+    // Other sessions of the same user are not affected.
+    assert_eq!(
+        app.get_as("/api/me", &other_device.access_token)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn logging_out_kills_the_refresh_and_access_tokens() {
+    let app = spawn_app().await;
+    let session = app.sign_in(2005, "Ann", None).await;
+    let response = app
+        .post_json(
+            "/api/auth/logout",
+            &json!({ "refresh_token": session.refresh_token() }),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+
+    let refresh = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": session.refresh_token() }),
+        )
+        .await;
+    assert_json_error(refresh, 401, "invalid_refresh_token").await;
+    assert_refused(&app, &session.access_token, "access token after logout").await;
+
+    let missing = app.post_json("/api/auth/logout", &json!({})).await;
+    assert_json_error(missing, 400, "bad_request").await;
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session() {
+    let app = spawn_app().await;
+    let phone = app.sign_in(2006, "Ann", None).await;
+    let laptop = app.sign_in(2006, "Ann", None).await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/logout-all"))
+        .bearer_auth(&phone.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    for session in [&phone, &laptop] {
+        assert_refused(&app, &session.access_token, "after logout-all").await;
+        let refresh = app
+            .post_json(
+                "/api/auth/refresh",
+                &json!({ "refresh_token": session.refresh_token() }),
+            )
+            .await;
+        assert_eq!(refresh.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn the_session_list_shows_each_device_and_one_can_be_ended() {
+    let app = spawn_app().await;
+    let phone = app.sign_in(2007, "Ann", None).await;
+    let laptop = app.sign_in(2007, "Ann", None).await;
+
+    let sessions: Vec<serde_json::Value> = app
+        .get_as("/api/me/sessions", &phone.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["method"] == "max" && s["ip"] == "127.0.0.1")
+    );
+    let laptop_id = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let ended = app
+        .client
+        .delete(app.url(&format!("/api/me/sessions/{laptop_id}")))
+        .bearer_auth(&phone.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
+    assert_refused(&app, &laptop.access_token, "the ended session").await;
+    assert_eq!(
+        app.get_as("/api/me", &phone.access_token).await.status(),
+        200
+    );
+
+    let again = app
+        .client
+        .delete(app.url(&format!("/api/me/sessions/{laptop_id}")))
+        .bearer_auth(&phone.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_json_error(again, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn browsers_keep_the_refresh_token_in_an_http_only_cookie() {
+    let app = spawn_app().await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let init_data = crate::helpers::sign_init_data(
+        crate::helpers::BOT_TOKEN,
+        &[("user", &crate::helpers::max_user_json(2008, "Ann", None))],
+        chrono::Utc::now().timestamp(),
+    );
+    let response = browser
+        .post(app.url("/api/auth/max"))
+        .header("X-Token-Delivery", "cookie")
+        .json(&json!({ "init_data": init_data }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "gallery_refresh=rt_",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/auth",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["refresh_token"].is_null(), "not exposed to scripts");
+
+    let refreshed = browser
+        .post(app.url("/api/auth/refresh"))
+        .header("X-Token-Delivery", "cookie")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200, "the cookie refreshes");
+
+    let logout = browser
+        .post(app.url("/api/auth/logout"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    assert!(
+        logout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = browser
+        .post(app.url("/api/auth/refresh"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 400, "the cookie is gone");
+}

@@ -1,0 +1,147 @@
+//! Signing in and sessions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Language, Me};
+
+/// `POST /api/auth/max`: Max's `window.WebApp.initData`, exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct MaxSignInRequest {
+    pub init_data: String,
+}
+
+/// `POST /api/auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct PasswordSignInRequest {
+    pub handle: String,
+    pub password: String,
+}
+
+/// `POST /api/auth/dev` (development mode only): sign in as a made-up Max user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct DevSignInRequest {
+    pub user_id: i64,
+    pub first_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+}
+
+/// `POST /api/auth/refresh`. Browsers leave `refresh_token` out: theirs is in a cookie.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct RefreshRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// `POST /api/auth/logout`. Browsers leave `refresh_token` out: theirs is in a cookie.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct LogoutRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A signed-in session's tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until `access_token` expires.
+    pub expires_in: u64,
+    /// Single use: trade it at `POST /api/auth/refresh` for new tokens. Null when the request
+    /// asked for cookie delivery (`X-Token-Delivery: cookie`), where it is set as an httpOnly
+    /// cookie instead.
+    pub refresh_token: Option<String>,
+    pub user: Me,
+    /// The deep-link payload the mini-app was opened with (Max sign-in only).
+    pub start_param: Option<String>,
+}
+
+/// How a session was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+pub enum SignInMethod {
+    Max,
+    Password,
+    Qr,
+    Dev,
+}
+
+/// `PUT /api/me/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ChangePasswordRequest {
+    /// Required when a password is already set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<String>,
+    /// 8–128 characters.
+    pub new_password: String,
+}
+
+/// One signed-in device, in `GET /api/me/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub method: SignInMethod,
+    /// Browser and system, e.g. "Chrome on Windows".
+    pub device: String,
+    pub ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// `POST /api/auth/qr`: a desktop sign-in request to show as a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct QrLoginCreated {
+    pub id: String,
+    /// Proves to `GET /api/auth/qr/{id}` (header `X-Poll-Secret`) that the caller made the
+    /// request. Keep it in memory; never show it.
+    pub poll_secret: String,
+    /// The Max deep link to encode in the QR code.
+    pub deep_link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/auth/qr/{id}` while nobody has approved the request yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct QrLoginPending {
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the approving user sees of a desktop sign-in request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct QrLoginRequestInfo {
+    pub id: String,
+    /// Browser and system of the requesting computer, e.g. "Firefox on Linux".
+    pub device: String,
+    pub ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/auth/options`: what the sign-in page should offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct AuthOptions {
+    /// Whether the development sign-in (`POST /api/auth/dev`) is enabled.
+    pub dev_login: bool,
+}

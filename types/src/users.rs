@@ -1,0 +1,70 @@
+//! The signed-in user's own profile.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A language of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+pub enum Language {
+    Ru,
+    En,
+}
+
+impl Language {
+    /// The code as stored and sent: `ru` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Ru => "ru",
+            Language::En => "en",
+        }
+    }
+
+    /// Russian for `ru*` codes, English for anything else (Max's `language_code`).
+    pub fn from_code(code: &str) -> Self {
+        if code.to_ascii_lowercase().starts_with("ru") {
+            Language::Ru
+        } else {
+            Language::En
+        }
+    }
+}
+
+/// The signed-in user, as they see themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct Me {
+    pub id: i64,
+    /// Unique (case-insensitively) public name: 3–32 letters, digits or `_`, starting with a
+    /// letter. Null until one is chosen (or taken from the Max username at first sign-in).
+    pub handle: Option<String>,
+    pub display_name: String,
+    pub bio: String,
+    pub language: Language,
+    /// Whether others see only the name until the user approves their request.
+    pub is_private: bool,
+    pub photo_url: Option<String>,
+    /// Whether password sign-in is set up.
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `PATCH /api/me`: every field is optional; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct UpdateMeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// 1–64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// At most 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_private: Option<bool>,
+}
