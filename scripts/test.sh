@@ -60,6 +60,10 @@ cargo build --locked --bin gallery
 (cd web/tests && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
 as_pg_owner "$PG_BIN/createdb" -h "$pg_base/run" -U postgres gallery_browser
 server_log="$scratch/server.log"
+# Throwaway secrets for this run; the browser tests sign Max initData with the same token.
+export GALLERY_BOT_TOKEN="test-bot:$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export GALLERY_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export GALLERY_BIN="$PWD/target/debug/gallery"
 GALLERY_ADDR=127.0.0.1:0 GALLERY_WEB_DIR=web/dist GALLERY_DATA_DIR="$scratch/data" \
   DATABASE_URL="postgres://postgres@localhost/gallery_browser?host=$pg_base/run" \
   target/debug/gallery serve >"$server_log" 2>&1 &

@@ -1,19 +1,42 @@
 //! The root component: language context, router and layout.
 
-use yew::{Html, function_component, html};
-use yew_router::{BrowserRouter, Switch};
+use yew::{Html, function_component, html, use_effect_with};
+use yew_router::{BrowserRouter, Switch, hooks::use_navigator};
 
-use crate::{components::Layout, i18n::I18nProvider, route};
+use crate::{
+    components::Layout,
+    i18n::I18nProvider,
+    route::{self, Route},
+    session::{SessionProvider, use_session},
+};
 
 #[function_component(App)]
 pub fn app() -> Html {
     html! {
         <I18nProvider>
-            <BrowserRouter>
-                <Layout>
-                    <Switch<route::Route> render={route::switch} />
-                </Layout>
-            </BrowserRouter>
+            <SessionProvider>
+                <BrowserRouter>
+                    <DeepLinks />
+                    <Layout>
+                        <Switch<Route> render={route::switch} />
+                    </Layout>
+                </BrowserRouter>
+            </SessionProvider>
         </I18nProvider>
     }
+}
+
+/// Opens the page a Max deep link (`?startapp=<payload>`) points to, once signed in.
+#[function_component(DeepLinks)]
+fn deep_links() -> Html {
+    let session = use_session();
+    let navigator = use_navigator();
+    use_effect_with(session.start_param.clone(), move |start_param| {
+        if let (Some(payload), Some(navigator)) = (start_param, navigator)
+            && let Some(id) = payload.strip_prefix("login_")
+        {
+            navigator.push(&Route::Approve { id: id.to_owned() });
+        }
+    });
+    html! {}
 }

@@ -5,8 +5,10 @@ mod app;
 mod components;
 mod hooks;
 mod i18n;
+mod max_bridge;
 mod pages;
 mod route;
+mod session;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -34,6 +34,9 @@ pub enum Route {
     SignIn,
     #[at("/scan")]
     Scanner,
+    /// Opened inside Max from a desktop's sign-in QR code (`startapp=login_<id>`).
+    #[at("/approve/:id")]
+    Approve { id: String },
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -55,6 +58,7 @@ pub fn switch(route: Route) -> Html {
         Route::Settings => html! { <pages::Settings /> },
         Route::SignIn => html! { <pages::SignIn /> },
         Route::Scanner => html! { <pages::Scanner /> },
+        Route::Approve { id } => html! { <pages::Approve {id} /> },
         Route::NotFound => html! { <pages::NotFound /> },
     }
 }

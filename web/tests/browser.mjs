@@ -1,4 +1,6 @@
 // Starting Debian's Chromium for the browser tests, and collecting what a page complains about.
+import { execFileSync } from 'node:child_process';
+
 import { chromium } from 'playwright-core';
 
 export const baseUrl = process.env.GALLERY_BASE_URL;
@@ -23,22 +25,44 @@ export async function launchBrowser() {
   });
 }
 
+// The Max bridge script the app loads from Max's CDN (unreachable here). Outside Max it
+// defines no initData; "inside Max" it hands over `initData`, as Max's own bridge does.
+const MAX_BRIDGE = 'https://st.max.ru/js/max-web-app.js';
+function bridgeScript(initData) {
+  if (!initData) return '/* a browser outside Max: no WebApp */';
+  return `window.WebApp = { initData: ${JSON.stringify(initData)}, ready() { window.__maxReady = true; } };`;
+}
+
 // Opens a page that records console errors, uncaught exceptions and failed requests.
-export async function openPage(browser, { width = 1280, height = 800, locale = 'en-US' } = {}) {
+// With `maxInitData`, the page runs as the Max mini-app signed in with it.
+export async function openPage(browser, { width = 1280, height = 800, locale = 'en-US', maxInitData } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, locale });
+  await context.route(MAX_BRIDGE, (route) =>
+    route.fulfill({ contentType: 'application/javascript', body: bridgeScript(maxInitData) }),
+  );
   const page = await context.newPage();
   const problems = [];
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`exception: ${error.message}`));
-  page.on('requestfailed', (request) =>
-    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`),
-  );
+  page.on('requestfailed', (request) => {
+    // Aborted on purpose: by leaving a page, or by the app cancelling a long wait.
+    if (request.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
   return { context, page, problems };
 }
 
 // Saves a screenshot for people to look at (not compared).
 export async function screenshot(page, name) {
   await page.screenshot({ path: new URL(`./screenshots/${name}.png`, import.meta.url).pathname, fullPage: true });
+}
+
+// Signs initData for a Max user with the server's own CLI (`gallery sign-init-data`).
+export function signInitData({ userId, firstName, username, startParam }) {
+  const args = ['sign-init-data', '--user-id', String(userId), '--first-name', firstName, '--language', 'en'];
+  if (username) args.push('--username', username);
+  if (startParam) args.push('--start-param', startParam);
+  return execFileSync(process.env.GALLERY_BIN, args, { encoding: 'utf8' }).trim();
 }

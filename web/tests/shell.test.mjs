@@ -21,6 +21,7 @@ const PAGES = [
   ['/settings', 'settings'],
   ['/login', 'sign-in'],
   ['/scan', 'scan'],
+  ['/approve/abc', 'approve'],
   ['/no/such/page', 'not-found'],
 ];
 

@@ -45,6 +45,9 @@ use crate::{
 const REFRESH_COOKIE: &str = "gallery_refresh";
 /// Where the browser sends it: only to the routes that use it.
 const REFRESH_COOKIE_PATH: &str = "/api/auth";
+/// A script-readable companion of the refresh cookie, holding no secret: it only tells the web
+/// client that a session cookie exists, so it tries to resume one only when there is one.
+const SESSION_HINT_COOKIE: &str = "gallery_session";
 /// The request header by which browsers ask for cookie delivery.
 const DELIVERY_HEADER: &str = "x-token-delivery";
 
@@ -644,6 +647,9 @@ fn deliver(
         let mut cookie = refresh_cookie(auth, issued.refresh_token);
         cookie.set_max_age(auth.refresh_ttl);
         request.cookie().add(cookie);
+        let mut hint = session_hint_cookie(auth, "1");
+        hint.set_max_age(auth.refresh_ttl);
+        request.cookie().add(hint);
         None
     } else {
         Some(issued.refresh_token)
@@ -667,10 +673,21 @@ fn refresh_cookie(auth: &AuthState, value: String) -> Cookie {
     cookie
 }
 
+fn session_hint_cookie(auth: &AuthState, value: &str) -> Cookie {
+    let mut cookie = Cookie::new_with_str(SESSION_HINT_COOKIE, value);
+    cookie.set_same_site(SameSite::Strict);
+    cookie.set_path("/");
+    cookie.set_secure(auth.secure_cookies);
+    cookie
+}
+
 fn clear_refresh_cookie(request: &Request, auth: &AuthState) {
     let mut cookie = refresh_cookie(auth, String::new());
     cookie.set_max_age(Duration::ZERO);
     request.cookie().add(cookie);
+    let mut hint = session_hint_cookie(auth, "");
+    hint.set_max_age(Duration::ZERO);
+    request.cookie().add(hint);
 }
 
 /// The refresh token from the body, else from the cookie.

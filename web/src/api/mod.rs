@@ -1,8 +1,18 @@
 //! Calls to the server's JSON API. Every error body is the shared [`ErrorBody`].
+//!
+//! Signed-in calls take the access token explicitly: the session context owns it, and
+//! nothing else keeps a copy.
 
-use gallery_types::{ErrorBody, ServiceStatus};
-use gloo_net::http::Request;
-use serde::de::DeserializeOwned;
+use gallery_types::{
+    AuthOptions, ChangePasswordRequest, DevSignInRequest, ErrorBody, ErrorCode, LogoutRequest,
+    MaxSignInRequest, Me, PasswordSignInRequest, QrLoginCreated, QrLoginPending,
+    QrLoginRequestInfo, RefreshRequest, ServiceStatus, SessionInfo, TokenResponse, UpdateMeRequest,
+};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Browsers ask for the refresh token as an httpOnly cookie, out of reach of scripts.
+const DELIVERY_HEADER: &str = "X-Token-Delivery";
 
 /// Why an API call did not produce its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,21 +28,231 @@ pub enum ApiFailure {
     Decode,
 }
 
-/// `GET /api/status`.
-pub async fn status() -> Result<ServiceStatus, ApiFailure> {
-    get_json("/api/status").await
+impl ApiFailure {
+    /// The error code the server gave, if any.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiFailure::Status {
+                body: Some(body), ..
+            } => Some(body.code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiFailure::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }
 
-async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let response = Request::get(path)
+/// `GET /api/status`.
+pub async fn status() -> Result<ServiceStatus, ApiFailure> {
+    receive(Request::get("/api/status")).await
+}
+
+/// `GET /api/auth/options`.
+pub async fn auth_options() -> Result<AuthOptions, ApiFailure> {
+    receive(Request::get("/api/auth/options")).await
+}
+
+/// `POST /api/auth/max`.
+pub async fn sign_in_with_max(init_data: String) -> Result<TokenResponse, ApiFailure> {
+    send(
+        Request::post("/api/auth/max").header(DELIVERY_HEADER, "cookie"),
+        &MaxSignInRequest { init_data },
+    )
+    .await
+}
+
+/// `POST /api/auth/login`.
+pub async fn sign_in_with_password(
+    handle: String,
+    password: String,
+) -> Result<TokenResponse, ApiFailure> {
+    send(
+        Request::post("/api/auth/login").header(DELIVERY_HEADER, "cookie"),
+        &PasswordSignInRequest { handle, password },
+    )
+    .await
+}
+
+/// `POST /api/auth/dev`.
+pub async fn sign_in_for_development(
+    request: DevSignInRequest,
+) -> Result<TokenResponse, ApiFailure> {
+    send(
+        Request::post("/api/auth/dev").header(DELIVERY_HEADER, "cookie"),
+        &request,
+    )
+    .await
+}
+
+/// `POST /api/auth/refresh` with the session cookie.
+pub async fn refresh() -> Result<TokenResponse, ApiFailure> {
+    send(
+        Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
+        &RefreshRequest::default(),
+    )
+    .await
+}
+
+/// `POST /api/auth/logout` with the session cookie.
+pub async fn logout() -> Result<(), ApiFailure> {
+    send_expecting_nothing(Request::post("/api/auth/logout").json(&LogoutRequest::default())).await
+}
+
+/// `POST /api/auth/logout-all`.
+pub async fn logout_everywhere(token: &str) -> Result<(), ApiFailure> {
+    expect_nothing(
+        Request::post("/api/auth/logout-all")
+            .header("Authorization", &bearer(token))
+            .send()
+            .await,
+    )
+    .await
+}
+
+/// `POST /api/auth/qr`.
+pub async fn start_qr_sign_in() -> Result<QrLoginCreated, ApiFailure> {
+    receive(Request::post("/api/auth/qr")).await
+}
+
+/// The outcome of waiting on a QR sign-in request.
+pub enum QrWait {
+    SignedIn(Box<TokenResponse>),
+    /// Not approved yet: ask again.
+    Pending,
+}
+
+/// `GET /api/auth/qr/{id}`: waits up to 25 s for the approval, or until `cancel` aborts.
+pub async fn wait_for_qr_sign_in(
+    id: &str,
+    poll_secret: &str,
+    cancel: &web_sys::AbortSignal,
+) -> Result<QrWait, ApiFailure> {
+    let response = Request::get(&format!("/api/auth/qr/{id}?wait=25"))
+        .abort_signal(Some(cancel))
+        .header("X-Poll-Secret", poll_secret)
+        .header(DELIVERY_HEADER, "cookie")
+        .send()
+        .await
+        .map_err(|_| ApiFailure::Network)?;
+    match response.status() {
+        200 => Ok(QrWait::SignedIn(Box::new(decode(response).await?))),
+        202 => decode::<QrLoginPending>(response)
+            .await
+            .map(|_| QrWait::Pending),
+        _ => Err(failure(response).await),
+    }
+}
+
+/// `GET /api/auth/qr/{id}/request`.
+pub async fn describe_qr_sign_in(token: &str, id: &str) -> Result<QrLoginRequestInfo, ApiFailure> {
+    receive(
+        Request::get(&format!("/api/auth/qr/{id}/request")).header("Authorization", &bearer(token)),
+    )
+    .await
+}
+
+/// `POST /api/auth/qr/{id}/approve`.
+pub async fn approve_qr_sign_in(token: &str, id: &str) -> Result<(), ApiFailure> {
+    expect_nothing(
+        Request::post(&format!("/api/auth/qr/{id}/approve"))
+            .header("Authorization", &bearer(token))
+            .send()
+            .await,
+    )
+    .await
+}
+
+/// `PATCH /api/me`.
+pub async fn update_me(token: &str, change: &UpdateMeRequest) -> Result<Me, ApiFailure> {
+    send(
+        Request::patch("/api/me").header("Authorization", &bearer(token)),
+        change,
+    )
+    .await
+}
+
+/// `PUT /api/me/password`.
+pub async fn set_password(token: &str, change: &ChangePasswordRequest) -> Result<(), ApiFailure> {
+    send_expecting_nothing(
+        Request::put("/api/me/password")
+            .header("Authorization", &bearer(token))
+            .json(change),
+    )
+    .await
+}
+
+/// `GET /api/me/sessions`.
+pub async fn sessions(token: &str) -> Result<Vec<SessionInfo>, ApiFailure> {
+    receive(Request::get("/api/me/sessions").header("Authorization", &bearer(token))).await
+}
+
+/// `DELETE /api/me/sessions/{id}`.
+pub async fn end_session(token: &str, id: &str) -> Result<(), ApiFailure> {
+    expect_nothing(
+        Request::delete(&format!("/api/me/sessions/{id}"))
+            .header("Authorization", &bearer(token))
+            .send()
+            .await,
+    )
+    .await
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+async fn receive<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ApiFailure> {
+    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    decode(response).await
+}
+
+async fn send<B: Serialize, T: DeserializeOwned>(
+    request: RequestBuilder,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    let response = request
+        .json(body)
+        .map_err(|_| ApiFailure::Decode)?
         .send()
         .await
         .map_err(|_| ApiFailure::Network)?;
     if !response.ok() {
-        return Err(ApiFailure::Status {
-            status: response.status(),
-            body: response.json::<ErrorBody>().await.ok(),
-        });
+        return Err(failure(response).await);
     }
+    decode(response).await
+}
+
+async fn send_expecting_nothing(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<(), ApiFailure> {
+    let request = request.map_err(|_| ApiFailure::Decode)?;
+    expect_nothing(request.send().await).await
+}
+
+async fn expect_nothing(response: Result<Response, gloo_net::Error>) -> Result<(), ApiFailure> {
+    let response = response.map_err(|_| ApiFailure::Network)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(failure(response).await)
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
     response.json::<T>().await.map_err(|_| ApiFailure::Decode)
+}
+
+async fn failure(response: Response) -> ApiFailure {
+    ApiFailure::Status {
+        status: response.status(),
+        body: response.json::<ErrorBody>().await.ok(),
+    }
 }

@@ -8,6 +8,7 @@ use crate::{
     components::StatusLine,
     i18n::{Lang, Text, use_i18n},
     route::Route,
+    session::{Session, use_session},
 };
 
 /// The five sections a phone's tab bar shows, with their icons.
@@ -20,12 +21,11 @@ const TABS: [(Route, Text, &str); 5] = [
 ];
 
 /// The sections that phones reach from the strip under the top bar.
-const MORE: [(Route, Text); 5] = [
+const MORE: [(Route, Text); 4] = [
     (Route::Favorites, Text::NavFavorites),
     (Route::ProfileRequests, Text::NavRequests),
     (Route::Scanner, Text::NavScan),
     (Route::Settings, Text::NavSettings),
-    (Route::SignIn, Text::NavSignIn),
 ];
 
 #[derive(Debug, PartialEq, Properties)]
@@ -54,6 +54,7 @@ pub fn layout(props: &LayoutProps) -> Html {
                     }) }
                 </nav>
                 <span class="spacer" />
+                <Account />
                 <LangSwitch />
             </header>
             <nav class="subnav">
@@ -72,6 +73,24 @@ pub fn layout(props: &LayoutProps) -> Html {
                 }) }
             </nav>
         </div>
+    }
+}
+
+/// The signed-in user's name (to settings), or the way to sign in.
+#[function_component(Account)]
+fn account() -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    match &session.session {
+        Session::Loading => html! {},
+        Session::SignedIn(signed_in) => html! {
+            <Link<Route> to={Route::Settings} classes="account" >
+                <span data-testid="account-name">{ &signed_in.user.display_name }</span>
+            </Link<Route>>
+        },
+        Session::SignedOut => html! {
+            <Link<Route> to={Route::SignIn} classes="account">{ i18n.t(Text::NavSignIn) }</Link<Route>>
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! The language starts as the one remembered on this device, else the browser's; inside Max
 //! the sign-in will set it from the user's `language_code`.
 
+mod errors;
 mod texts;
 
 use gloo_storage::{LocalStorage, Storage};
@@ -11,6 +12,7 @@ use yew::{
     use_effect_with, use_state,
 };
 
+pub use errors::failure_text;
 pub use texts::Text;
 
 /// Where the chosen language is remembered.

@@ -1,6 +1,14 @@
 //! One component per route. Each page grows into its own file when its feature lands; until
 //! then it introduces the section in the reader's language.
 
+mod approve;
+mod settings;
+mod sign_in;
+
+pub use approve::Approve;
+pub use settings::Settings;
+pub use sign_in::SignIn;
+
 use yew::{Html, Properties, function_component, html};
 use yew_router::prelude::Link;
 
@@ -87,16 +95,6 @@ pub fn profile_requests() -> Html {
 #[function_component(Search)]
 pub fn search() -> Html {
     html! { <Section name="search" title={Text::SearchTitle} lead={Text::SearchLead} /> }
-}
-
-#[function_component(Settings)]
-pub fn settings() -> Html {
-    html! { <Section name="settings" title={Text::SettingsTitle} lead={Text::SettingsLead} /> }
-}
-
-#[function_component(SignIn)]
-pub fn sign_in() -> Html {
-    html! { <Section name="sign-in" title={Text::SignInTitle} lead={Text::SignInLead} /> }
 }
 
 #[function_component(Scanner)]

@@ -1,0 +1,114 @@
+//! The mini-app's answer to a desktop QR sign-in: who is asking, and approve or decline.
+
+use gallery_types::QrLoginRequestInfo;
+use yew::{Html, Properties, function_component, html, use_effect_with, use_state};
+use yew_router::prelude::Link;
+
+use crate::{
+    api,
+    components::PageIntro,
+    i18n::{Text, failure_text, use_i18n},
+    route::Route,
+    session::{Session, use_session},
+};
+
+#[derive(Debug, PartialEq, Properties)]
+pub struct ApproveProps {
+    pub id: String,
+}
+
+/// Where the approval stands.
+#[derive(Debug, Clone, PartialEq)]
+enum Stage {
+    Loading,
+    Asking(QrLoginRequestInfo),
+    Approved,
+    Declined,
+    Failed(Text),
+}
+
+#[function_component(Approve)]
+pub fn approve(props: &ApproveProps) -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    let stage = use_state(|| Stage::Loading);
+    let token = session
+        .session
+        .signed_in()
+        .map(|signed_in| signed_in.access_token.clone());
+
+    {
+        let stage = stage.clone();
+        let id = props.id.clone();
+        use_effect_with(token.clone(), move |token| {
+            if let Some(token) = token.clone() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    stage.set(match api::describe_qr_sign_in(&token, &id).await {
+                        Ok(info) => Stage::Asking(info),
+                        Err(failure) => Stage::Failed(failure_text(&failure)),
+                    });
+                });
+            }
+        });
+    }
+
+    let body = match (&session.session, &*stage) {
+        (Session::SignedOut, _) => {
+            html! { <div class="card">{ i18n.t(Text::ApproveNeedsSignIn) }</div> }
+        }
+        (Session::Loading, _) | (Session::SignedIn(_), Stage::Loading) => {
+            html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }
+        }
+        (Session::SignedIn(_), Stage::Asking(info)) => {
+            let on_approve = {
+                let (stage, token, id) = (
+                    stage.clone(),
+                    token.clone().unwrap_or_default(),
+                    props.id.clone(),
+                );
+                move |_| {
+                    let (stage, token, id) = (stage.clone(), token.clone(), id.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        stage.set(match api::approve_qr_sign_in(&token, &id).await {
+                            Ok(()) => Stage::Approved,
+                            Err(failure) => Stage::Failed(failure_text(&failure)),
+                        });
+                    });
+                }
+            };
+            let on_decline = {
+                let stage = stage.clone();
+                move |_| stage.set(Stage::Declined)
+            };
+            html! {
+                <div class="card" data-testid="approve-request">
+                    <p><strong>{ i18n.t(Text::ApproveQuestion) }</strong></p>
+                    <dl class="facts">
+                        <dt>{ i18n.t(Text::ApproveDevice) }</dt><dd data-testid="approve-device">{ &info.device }</dd>
+                        <dt>{ i18n.t(Text::ApproveAddress) }</dt><dd>{ info.ip.clone().unwrap_or_default() }</dd>
+                    </dl>
+                    <div class="actions">
+                        <button type="button" class="primary" onclick={on_approve}>{ i18n.t(Text::Approve) }</button>
+                        <button type="button" onclick={on_decline}>{ i18n.t(Text::Decline) }</button>
+                    </div>
+                </div>
+            }
+        }
+        (Session::SignedIn(_), Stage::Approved) => {
+            html! { <div class="card" data-testid="approve-done">{ i18n.t(Text::ApproveDone) }</div> }
+        }
+        (Session::SignedIn(_), Stage::Declined) => {
+            html! { <div class="card">{ i18n.t(Text::ApproveDeclined) }</div> }
+        }
+        (Session::SignedIn(_), Stage::Failed(text)) => {
+            html! { <div class="card error" role="alert">{ i18n.t(*text) }</div> }
+        }
+    };
+    html! {
+        <section class="page" data-page="approve">
+            <PageIntro title={Text::ApproveTitle} lead={Text::ApproveLead} />
+            { body }
+            <p><Link<Route> to={Route::Gallery}>{ i18n.t(Text::BackToGallery) }</Link<Route>></p>
+        </section>
+    }
+}

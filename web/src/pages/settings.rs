@@ -1,0 +1,307 @@
+//! Settings: profile (handle, name, bio, language, privacy), password, sessions, signing out.
+
+use gallery_types::{ChangePasswordRequest, Language, SessionInfo, UpdateMeRequest};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::{
+    Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
+    use_effect_with, use_state,
+};
+use yew_router::prelude::Link;
+
+use crate::{
+    api,
+    components::PageIntro,
+    i18n::{Lang, Text, failure_text, use_i18n},
+    route::Route,
+    session::{Session, SignedIn, use_session},
+};
+
+#[function_component(Settings)]
+pub fn settings() -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    let body = match &session.session {
+        Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Session::SignedOut => html! {
+            <div class="card">
+                <p>{ i18n.t(Text::SignInToSee) }</p>
+                <Link<Route> to={Route::SignIn}>{ i18n.t(Text::NavSignIn) }</Link<Route>>
+            </div>
+        },
+        Session::SignedIn(signed_in) => html! {
+            <div class="stack">
+                <ProfileForm signed_in={(**signed_in).clone()} />
+                <PasswordForm signed_in={(**signed_in).clone()} />
+                <Sessions signed_in={(**signed_in).clone()} />
+                <SignOut signed_in={(**signed_in).clone()} />
+            </div>
+        },
+    };
+    html! {
+        <section class="page" data-page="settings">
+            <PageIntro title={Text::SettingsTitle} lead={Text::SettingsLead} />
+            { body }
+        </section>
+    }
+}
+
+#[derive(Debug, PartialEq, Properties)]
+struct SignedInProps {
+    signed_in: SignedIn,
+}
+
+/// The outcome line under a form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Done(Text),
+    Failed(Text),
+}
+
+fn outcome_line(i18n: &crate::i18n::I18n, outcome: Option<Outcome>) -> Html {
+    match outcome {
+        Some(Outcome::Done(text)) => html! { <p class="ok" role="status">{ i18n.t(text) }</p> },
+        Some(Outcome::Failed(text)) => html! { <p class="error" role="alert">{ i18n.t(text) }</p> },
+        None => html! {},
+    }
+}
+
+fn text_input(state: &yew::UseStateHandle<String>) -> Callback<InputEvent> {
+    let state = state.clone();
+    Callback::from(move |event: InputEvent| {
+        state.set(event.target_unchecked_into::<HtmlInputElement>().value())
+    })
+}
+
+#[function_component(ProfileForm)]
+fn profile_form(props: &SignedInProps) -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    let user = &props.signed_in.user;
+    let handle = use_state(|| user.handle.clone().unwrap_or_default());
+    let display_name = use_state(|| user.display_name.clone());
+    let bio = use_state(|| user.bio.clone());
+    let language = use_state(|| user.language);
+    let is_private = use_state(|| user.is_private);
+    let outcome = use_state(|| None::<Outcome>);
+
+    let onsubmit = {
+        let token = props.signed_in.access_token.clone();
+        let change = UpdateMeRequest {
+            handle: Some((*handle).trim().to_owned()).filter(|handle| !handle.is_empty()),
+            display_name: Some((*display_name).clone()),
+            bio: Some((*bio).clone()),
+            language: Some(*language),
+            is_private: Some(*is_private),
+        };
+        let (outcome, update_user, set_lang) = (
+            outcome.clone(),
+            session.update_user.clone(),
+            i18n.set_lang.clone(),
+        );
+        move |event: SubmitEvent| {
+            event.prevent_default();
+            let (token, change, outcome, update_user, set_lang) = (
+                token.clone(),
+                change.clone(),
+                outcome.clone(),
+                update_user.clone(),
+                set_lang.clone(),
+            );
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::update_me(&token, &change).await {
+                    Ok(me) => {
+                        set_lang.emit(Lang::from_code(me.language.code()));
+                        update_user.emit(me);
+                        outcome.set(Some(Outcome::Done(Text::Saved)));
+                    }
+                    Err(failure) => outcome.set(Some(Outcome::Failed(failure_text(&failure)))),
+                }
+            });
+        }
+    };
+    let on_bio = {
+        let bio = bio.clone();
+        move |event: InputEvent| {
+            bio.set(event.target_unchecked_into::<HtmlTextAreaElement>().value())
+        }
+    };
+    let on_language = {
+        let language = language.clone();
+        move |event: yew::Event| {
+            let value = event.target_unchecked_into::<HtmlSelectElement>().value();
+            language.set(Language::from_code(&value));
+        }
+    };
+    let on_private = {
+        let is_private = is_private.clone();
+        move |event: yew::Event| {
+            is_private.set(event.target_unchecked_into::<HtmlInputElement>().checked())
+        }
+    };
+    html! {
+        <form class="card form" {onsubmit} data-testid="profile-form">
+            <h2>{ i18n.t(Text::ProfileSection) }</h2>
+            <label>{ i18n.t(Text::Handle) }
+                <input name="handle" autocomplete="username" value={(*handle).clone()} oninput={text_input(&handle)} />
+            </label>
+            <label>{ i18n.t(Text::DisplayName) }
+                <input name="display_name" maxlength="64" value={(*display_name).clone()} oninput={text_input(&display_name)} />
+            </label>
+            <label>{ i18n.t(Text::Bio) }
+                <textarea name="bio" maxlength="500" rows="3" value={(*bio).clone()} oninput={on_bio} />
+            </label>
+            <label>{ i18n.t(Text::Language) }
+                <select name="language" onchange={on_language}>
+                    <option value="ru" selected={*language == Language::Ru}>{ "Русский" }</option>
+                    <option value="en" selected={*language == Language::En}>{ "English" }</option>
+                </select>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="is_private" checked={*is_private} onchange={on_private} />
+                { i18n.t(Text::PrivateProfile) }
+            </label>
+            { outcome_line(&i18n, *outcome) }
+            <button type="submit" class="primary">{ i18n.t(Text::Save) }</button>
+        </form>
+    }
+}
+
+#[function_component(PasswordForm)]
+fn password_form(props: &SignedInProps) -> Html {
+    let i18n = use_i18n();
+    let current = use_state(String::new);
+    let new = use_state(String::new);
+    let outcome = use_state(|| None::<Outcome>);
+    let has_password = props.signed_in.user.has_password;
+
+    let onsubmit = {
+        let token = props.signed_in.access_token.clone();
+        let change = ChangePasswordRequest {
+            current_password: Some((*current).clone()).filter(|_| has_password),
+            new_password: (*new).clone(),
+        };
+        let (outcome, current, new) = (outcome.clone(), current.clone(), new.clone());
+        move |event: SubmitEvent| {
+            event.prevent_default();
+            let (token, change, outcome, current, new) = (
+                token.clone(),
+                change.clone(),
+                outcome.clone(),
+                current.clone(),
+                new.clone(),
+            );
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::set_password(&token, &change).await {
+                    Ok(()) => {
+                        current.set(String::new());
+                        new.set(String::new());
+                        outcome.set(Some(Outcome::Done(Text::PasswordSaved)));
+                    }
+                    Err(failure) => outcome.set(Some(Outcome::Failed(failure_text(&failure)))),
+                }
+            });
+        }
+    };
+    html! {
+        <form class="card form" {onsubmit} data-testid="password-settings">
+            <h2>{ i18n.t(Text::PasswordSection) }</h2>
+            if has_password {
+                <label>{ i18n.t(Text::CurrentPassword) }
+                    <input type="password" name="current_password" autocomplete="current-password" value={(*current).clone()} oninput={text_input(&current)} />
+                </label>
+            }
+            <label>{ i18n.t(Text::NewPassword) }
+                <input type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="128" value={(*new).clone()} oninput={text_input(&new)} />
+            </label>
+            { outcome_line(&i18n, *outcome) }
+            <button type="submit" class="primary">{ i18n.t(Text::SetPassword) }</button>
+        </form>
+    }
+}
+
+#[function_component(Sessions)]
+fn sessions(props: &SignedInProps) -> Html {
+    let i18n = use_i18n();
+    let list = use_state(Vec::<SessionInfo>::new);
+    let reload = use_state(|| 0u32);
+    let token = props.signed_in.access_token.clone();
+    {
+        let (list, token) = (list.clone(), token.clone());
+        use_effect_with(*reload, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(sessions) = api::sessions(&token).await {
+                    list.set(sessions);
+                }
+            });
+        });
+    }
+    html! {
+        <div class="card" data-testid="sessions">
+            <h2>{ i18n.t(Text::SessionsSection) }</h2>
+            <ul class="sessions">
+                { for list.iter().map(|session| {
+                    let end = {
+                        let (token, id, reload) = (token.clone(), session.id.to_string(), reload.clone());
+                        move |_| {
+                            let (token, id, reload) = (token.clone(), id.clone(), reload.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                let _ = api::end_session(&token, &id).await;
+                                reload.set(*reload + 1);
+                            });
+                        }
+                    };
+                    html! {
+                        <li>
+                            <div>
+                                <strong>{ &session.device }</strong>
+                                if session.current {
+                                    <span class="badge">{ i18n.t(Text::ThisDevice) }</span>
+                                }
+                                <div class="muted small">
+                                    { session.ip.clone().unwrap_or_default() }{" · "}
+                                    { i18n.t(Text::LastActive) }{": "}{ session.last_used_at.format("%Y-%m-%d %H:%M UTC").to_string() }
+                                </div>
+                            </div>
+                            if !session.current {
+                                <button type="button" onclick={end}>{ i18n.t(Text::EndSession) }</button>
+                            }
+                        </li>
+                    }
+                }) }
+            </ul>
+        </div>
+    }
+}
+
+#[function_component(SignOut)]
+fn sign_out(props: &SignedInProps) -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    let sign_out = {
+        let clear = session.clear.clone();
+        move |_| {
+            let clear = clear.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = api::logout().await;
+                clear.emit(());
+            });
+        }
+    };
+    let everywhere = {
+        let clear = session.clear.clone();
+        let token = props.signed_in.access_token.clone();
+        move |_| {
+            let (clear, token) = (clear.clone(), token.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = api::logout_everywhere(&token).await;
+                clear.emit(());
+            });
+        }
+    };
+    html! {
+        <div class="card actions">
+            <button type="button" onclick={sign_out} data-testid="sign-out">{ i18n.t(Text::SignOut) }</button>
+            <button type="button" onclick={everywhere}>{ i18n.t(Text::SignOutEverywhere) }</button>
+        </div>
+    }
+}

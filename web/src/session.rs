@@ -1,0 +1,186 @@
+//! Who is signed in: a context with the access token and the user, and how it is gained,
+//! kept fresh and lost.
+//!
+//! The access token lives only in memory. The refresh token is an httpOnly cookie the server
+//! sets, so a reload signs the browser back in through `POST /api/auth/refresh`; inside Max,
+//! the bridge's initData signs in directly.
+
+use std::rc::Rc;
+
+use gallery_types::{Me, TokenResponse};
+use gloo_timers::callback::Timeout;
+use yew::{
+    Callback, ContextProvider, Html, Properties, function_component, hook, html, use_context,
+    use_effect_with, use_state,
+};
+
+use crate::{api, max_bridge};
+
+/// Refresh the access token when this share of its lifetime has passed.
+const REFRESH_AT_SHARE: f64 = 0.8;
+
+/// A signed-in session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedIn {
+    pub access_token: String,
+    pub user: Me,
+    /// Seconds the access token lives from when it was issued.
+    pub expires_in: u64,
+}
+
+/// The state of the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Session {
+    /// Still finding out (restoring from the cookie, or signing in through Max).
+    Loading,
+    SignedOut,
+    SignedIn(Rc<SignedIn>),
+}
+
+impl Session {
+    pub fn signed_in(&self) -> Option<&SignedIn> {
+        match self {
+            Session::SignedIn(signed_in) => Some(signed_in),
+            _ => None,
+        }
+    }
+}
+
+/// The session context: its state and the ways to change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionHandle {
+    pub session: Session,
+    /// Adopt tokens from any sign-in.
+    pub adopt: Callback<TokenResponse>,
+    /// Replace the user after a profile change.
+    pub update_user: Callback<Me>,
+    /// Forget the session locally (after signing out, or when the server ended it).
+    pub clear: Callback<()>,
+    /// The deep-link payload Max opened the app with, until a page consumes it.
+    pub start_param: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Properties)]
+pub struct SessionProviderProps {
+    pub children: Html,
+}
+
+#[function_component(SessionProvider)]
+pub fn session_provider(props: &SessionProviderProps) -> Html {
+    let session = use_state(|| Session::Loading);
+    let start_param = use_state(|| None::<String>);
+
+    let adopt = {
+        let session = session.clone();
+        Callback::from(move |tokens: TokenResponse| {
+            session.set(Session::SignedIn(Rc::new(SignedIn {
+                access_token: tokens.access_token,
+                user: tokens.user,
+                expires_in: tokens.expires_in,
+            })));
+        })
+    };
+
+    // On start: inside Max, sign in with initData; elsewhere, try the session cookie.
+    {
+        let session = session.clone();
+        let adopt = adopt.clone();
+        let start_param = start_param.clone();
+        use_effect_with((), move |_| {
+            max_bridge::ready();
+            wasm_bindgen_futures::spawn_local(async move {
+                let signed_in = match max_bridge::init_data() {
+                    Some(init_data) => api::sign_in_with_max(init_data).await,
+                    None if has_session_cookie() => api::refresh().await,
+                    None => {
+                        session.set(Session::SignedOut);
+                        return;
+                    }
+                };
+                match signed_in {
+                    Ok(tokens) => {
+                        start_param.set(tokens.start_param.clone());
+                        adopt.emit(tokens);
+                    }
+                    Err(_) => session.set(Session::SignedOut),
+                }
+            });
+        });
+    }
+
+    // While signed in, renew the access token before it expires.
+    {
+        let session_state = session.clone();
+        let adopt = adopt.clone();
+        use_effect_with((*session).clone(), move |current| {
+            let timer = current.signed_in().map(|signed_in| {
+                let delay_ms = (signed_in.expires_in as f64 * REFRESH_AT_SHARE * 1000.0) as u32;
+                Timeout::new(delay_ms.max(1000), move || {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match api::refresh().await {
+                            Ok(tokens) => adopt.emit(tokens),
+                            Err(failure) if failure.status() == Some(401) => {
+                                session_state.set(Session::SignedOut)
+                            }
+                            // Offline for a moment: the next action will tell.
+                            Err(_) => {}
+                        }
+                    });
+                })
+            });
+            move || drop(timer)
+        });
+    }
+
+    let update_user = {
+        let session = session.clone();
+        Callback::from(move |user: Me| {
+            if let Session::SignedIn(current) = &*session {
+                session.set(Session::SignedIn(Rc::new(SignedIn {
+                    user,
+                    ..(**current).clone()
+                })));
+            }
+        })
+    };
+    let clear = {
+        let session = session.clone();
+        let start_param = start_param.clone();
+        Callback::from(move |()| {
+            start_param.set(None);
+            session.set(Session::SignedOut);
+        })
+    };
+
+    let context = SessionHandle {
+        session: (*session).clone(),
+        adopt,
+        update_user,
+        clear,
+        start_param: (*start_param).clone(),
+    };
+    html! {
+        <ContextProvider<SessionHandle> {context}>{ props.children.clone() }</ContextProvider<SessionHandle>>
+    }
+}
+
+/// Whether the server left its session hint cookie (the refresh cookie itself is invisible
+/// to scripts).
+fn has_session_cookie() -> bool {
+    use wasm_bindgen::JsCast;
+    web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.dyn_into::<web_sys::HtmlDocument>().ok())
+        .and_then(|document| document.cookie().ok())
+        .is_some_and(|cookies| {
+            cookies
+                .split(';')
+                .any(|cookie| cookie.trim() == "gallery_session=1")
+        })
+}
+
+/// The session context; panics outside [`SessionProvider`], which wraps the whole app.
+#[hook]
+pub fn use_session() -> SessionHandle {
+    use_context::<SessionHandle>().expect("SessionProvider wraps the app")
+}
