@@ -69,6 +69,28 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app like [`spawn_app`], with the configuration adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let (mut config, database) = test_config().await;
+    adjust(&mut config);
+    let web_dir = config.web_dir.clone();
+
+    let app = Application::build(config).await.expect("the app builds");
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        database,
+        web_dir,
+    }
+}
+
+/// A test server's configuration, with a fresh database (whose name comes second) and a
+/// fake web client build.
+pub async fn test_config() -> (ServeConfig, String) {
     LazyLock::force(&TRACING);
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
     admin_execute(&format!(r#"create database "{database}""#)).await;
@@ -77,7 +99,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let web_dir = scratch.join("web");
     write_fake_web_client(&web_dir);
 
-    let mut config = ServeConfig {
+    let config = ServeConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         web_dir: web_dir.clone(),
         shutdown_grace_seconds: 1,
@@ -109,21 +131,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
             trusted_proxies: Vec::new(),
         },
     };
-    adjust(&mut config);
-
-    let app = Application::build(config).await.expect("the app builds");
-    let address = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
-
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        database,
-        web_dir,
-    }
+    (config, database)
 }
 
 /// The scratch cluster's superuser URL, from `GALLERY_TEST_DATABASE_URL`.

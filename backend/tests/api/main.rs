@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod init_data;
 mod me;
+mod modes;
 mod openapi;
 mod passwords;
 mod qr_sign_in;

@@ -35,3 +35,42 @@ async fn swagger_ui_is_served() {
     let html = response.text().await.unwrap();
     assert!(html.contains("swagger"), "{html}");
 }
+
+#[tokio::test]
+async fn signed_in_operations_use_the_bearer_scheme_and_document_their_errors() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let schemes = spec["components"]["securitySchemes"]
+        .as_object()
+        .expect("security schemes");
+    let bearer = schemes.values().next().expect("one scheme");
+    assert_eq!(bearer["type"], "http");
+    assert_eq!(bearer["scheme"], "bearer");
+
+    let me = &spec["paths"]["/me"]["get"];
+    assert!(
+        me["security"].as_array().is_some_and(|s| !s.is_empty()),
+        "GET /me needs the bearer token"
+    );
+    let responses = |path: &str, method: &str| -> Vec<String> {
+        spec["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for status in ["200", "400", "401", "429", "500", "503"] {
+        assert!(
+            responses("/auth/max", "post").contains(&status.to_owned()),
+            "POST /auth/max documents {status}"
+        );
+    }
+    for status in ["200", "202", "400", "404", "410"] {
+        assert!(
+            responses("/auth/qr/{id}", "get").contains(&status.to_owned()),
+            "GET /auth/qr/{{id}} documents {status}"
+        );
+    }
+    assert!(responses("/me", "patch").contains(&"409".to_owned()));
+}
