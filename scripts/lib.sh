@@ -24,11 +24,14 @@ ensure_apt() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# PostgreSQL's server programs (initdb, pg_ctl, postgres) are not on PATH on Debian.
+# PostgreSQL's server programs (initdb, pg_ctl, postgres) are not on PATH on Debian: the
+# newest installed version that has them (a newer client-only install has no initdb).
 pg_bin_dir() {
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  [ -n "$dir" ] || dir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return 0; }
+  done
+  dir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
   [ -x "$dir/initdb" ] || return 1
   echo "$dir"
 }
@@ -37,6 +40,10 @@ ensure_postgres() {
   if ! pg_bin_dir >/dev/null; then
     log "installing PostgreSQL"
     as_root apt-get update -qq
+    # Only the programs: Debian would otherwise create and start a system-wide cluster.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-common >/dev/null
+    as_root mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/gallery.conf >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   fi
   PG_BIN=$(pg_bin_dir) || die "PostgreSQL's initdb was not found after installing it"
@@ -46,8 +53,9 @@ ensure_postgres() {
 # The Rust side: cargo, the wasm target, trunk, and the wasm-bindgen CLI that matches
 # Cargo.lock exactly (trunk would otherwise try to download one).
 ensure_rust_tools() {
-  command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs) first"
   export PATH="$HOME/.cargo/bin:$PATH"
+  command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs) first"
+  command -v rustup >/dev/null || die "rustup is missing: this project needs Rust installed with rustup (https://rustup.rs) for the wasm32 target"
   ensure_apt cc:build-essential pkg-config:pkg-config
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     log "adding the wasm32-unknown-unknown target"
@@ -62,8 +70,26 @@ ensure_rust_tools() {
   [ -n "$bindgen" ] || die "Cargo.lock names no wasm-bindgen version"
   if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
     log "installing wasm-bindgen-cli $bindgen (takes a few minutes, once)"
+    # Not --locked: its lock file pins crates that need a newer compiler than ours.
     cargo install --quiet --force wasm-bindgen-cli --version "$bindgen"
   fi
+}
+
+# Node.js 20 or newer (the browser tests' runner and playwright-core need it).
+ensure_node() {
+  ensure_apt node:nodejs npm:npm
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || die "Node.js $major is too old for the browser tests: install Node.js 20 or newer"
+}
+
+# Debian names it chromium, Ubuntu's apt chromium-browser; CHROMIUM_PATH overrides.
+find_chromium() {
+  if [ -z "${CHROMIUM_PATH:-}" ]; then
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || ensure_apt chromium:chromium
+    CHROMIUM_PATH=$(command -v chromium || command -v chromium-browser) || die "no Chromium found: set CHROMIUM_PATH"
+  fi
+  export CHROMIUM_PATH
 }
 
 # Builds the web client into web/dist.
@@ -109,6 +135,8 @@ pg_init() {
 # pg_start BASE: starts the cluster and waits until it accepts connections.
 pg_start() {
   local base=$1
+  # A Unix socket path is limited to 107 bytes.
+  [ ${#base} -lt 80 ] || die "the path $base is too long for PostgreSQL's socket; use a shorter GALLERY_DATA_DIR"
   as_pg_owner "$PG_BIN/pg_ctl" --pgdata="$base/cluster" --log="$base/postgres.log" --wait --silent \
     -o "-c listen_addresses='' -c unix_socket_directories='$base/run'" start >/dev/null
 }

@@ -22,9 +22,15 @@ export GALLERY_WEB_DIR="${GALLERY_WEB_DIR:-web/dist}"
 ensure_rust_tools
 [ -n "${DATABASE_URL:-}" ] || ensure_postgres
 
+# One run per data directory: a second one would stop the first one's database.
+mkdir -p "$GALLERY_DATA_DIR"
+exec 9>"$GALLERY_DATA_DIR/.run.lock"
+flock -n 9 || die "another scripts/run.sh is already using $GALLERY_DATA_DIR"
+
 build_web
 log "building the server"
-cargo build --release --locked --bin gallery
+# Queries are checked against the committed .sqlx/, never against whatever DATABASE_URL names.
+SQLX_OFFLINE=true cargo build --release --locked --bin gallery
 
 server_pid=""
 pg_base=""
@@ -44,13 +50,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  mkdir -p "$GALLERY_DATA_DIR"
   pg_base="$(cd "$GALLERY_DATA_DIR" && pwd)/postgres"
   if [ ! -f "$pg_base/cluster/PG_VERSION" ]; then
     log "creating the private PostgreSQL cluster in $pg_base"
   fi
   pg_init "$pg_base" gallery
-  pg_stop "$pg_base" # a cluster left running by a killed earlier run
+  pg_stop "$pg_base" # left running by an earlier run that was killed (we hold the lock)
   log "starting the private PostgreSQL"
   pg_start "$pg_base"
   if ! as_pg_owner "$PG_BIN/psql" -h "$pg_base/run" -U gallery -d postgres -tAc \

@@ -9,7 +9,8 @@ source scripts/lib.sh
 
 ensure_rust_tools
 ensure_postgres
-ensure_apt chromium:chromium node:nodejs npm:npm
+ensure_node
+find_chromium
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
@@ -17,6 +18,7 @@ scratch=$(mktemp -d -t gallery-test.XXXXXX)
 chmod 755 "$scratch"
 pg_base="$scratch/postgres"
 server_pid=""
+node_pid=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -24,8 +26,13 @@ cleanup() {
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
-  # Playwright closes its Chromium; this catches one orphaned by a crashed test run.
-  pkill -f playwright_chromiumdev_profile 2>/dev/null || true
+  if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
+    kill -TERM "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+  fi
+  # Playwright closes its Chromium; this catches one orphaned by a crashed run (its profile
+  # lives in this run's scratch directory, so nothing else is touched).
+  pkill -f "$scratch/" 2>/dev/null || true
   pg_stop "$pg_base"
   rm -rf "$scratch"
   exit "$status"
@@ -76,6 +83,11 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 [ -n "$base_url" ] || { cat "$server_log"; die "the server did not start listening within 20 s"; }
-(cd web/tests && GALLERY_BASE_URL="$base_url" node --test --test-concurrency=1)
+mkdir -p "$scratch/browser"
+# In the background, so that a signal reaches the cleanup at once.
+(cd web/tests && TMPDIR="$scratch/browser" GALLERY_BASE_URL="$base_url" node --test) &
+node_pid=$!
+wait "$node_pid"
+node_pid=""
 
 log "all checks passed"

@@ -4,6 +4,7 @@
 //! probes, and the built Yew web client, on top of one PostgreSQL database.
 
 pub mod auth;
+pub mod body_limit;
 pub mod cli;
 pub mod client_ip;
 pub mod config;

@@ -18,8 +18,8 @@ use crate::{
     auth::tokens::AccessTokens, client_ip::ClientIp, config::RateLimitConfig, error::ApiError,
 };
 
-/// Bodies longer than this are not inspected for a handle (a real sign-in body is tiny).
-const MAX_INSPECTED_BODY: usize = 4096;
+/// A password sign-in body is tiny; a longer one is refused before it is parsed.
+const MAX_SIGN_IN_BODY: usize = 4096;
 
 /// The limiters, one per kind of key.
 pub struct RateLimits {
@@ -63,9 +63,23 @@ fn check<K: Hash + Eq + Clone>(
 }
 
 /// Whether a request signs in (or otherwise spends sign-in work): every POST under
-/// `/api/auth/`.
+/// `/api/auth/`, and waiting on a QR sign-in.
 fn is_sign_in_route(method: &Method, path: &str) -> bool {
-    method == Method::POST && path.starts_with("/api/auth/")
+    (method == Method::POST && path.starts_with("/api/auth/"))
+        || (method == Method::GET && path.starts_with("/api/auth/qr/"))
+}
+
+/// The key an address is limited by. An IPv6 client usually holds a whole /64, so its
+/// addresses count as one.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+    }
 }
 
 fn is_write(method: &Method) -> bool {
@@ -84,7 +98,7 @@ pub async fn enforce<E: Endpoint>(
 
     if is_sign_in_route(&method, &path)
         && let Some(ip) = ClientIp::of(&request)
-        && let Err(wait) = check(&limits.sign_in_by_ip, &ip)
+        && let Err(wait) = check(&limits.sign_in_by_ip, &address_key(ip))
     {
         return Ok(too_many(
             wait,
@@ -93,11 +107,19 @@ pub async fn enforce<E: Endpoint>(
     }
 
     if method == Method::POST && path == "/api/auth/login" {
-        let body = request.take_body().into_bytes().await?;
-        let handle = (body.len() <= MAX_INSPECTED_BODY)
-            .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
-            .flatten()
-            .and_then(|json| json.get("handle")?.as_str().map(str::to_lowercase));
+        let Ok(body) = request.take_body().into_bytes_limit(MAX_SIGN_IN_BODY).await else {
+            return Ok(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "a sign-in body is at most 4 KiB",
+            )
+            .into_response());
+        };
+        // Keyed exactly as the sign-in looks the handle up, so no spelling gets a bucket of
+        // its own.
+        let handle = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|json| json.get("handle")?.as_str().map(crate::users::handle_key));
         request.set_body(Body::from(body));
         if let Some(handle) = handle
             && let Err(wait) = check(&limits.login_by_handle, &handle)
@@ -142,4 +164,20 @@ fn too_many(wait: Duration, what: &str) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_64_is_one_client() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+        let v4: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(address_key(v4), v4);
+    }
 }

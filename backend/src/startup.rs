@@ -16,6 +16,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::{self, AuthApi, AuthState},
+    body_limit,
     client_ip::{self, TrustedProxies},
     config::ServeConfig,
     db, error, health,
@@ -27,6 +28,9 @@ use crate::{
 
 /// How often idle rate-limit keys and old sign-in requests are cleared away.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
+/// Ended sessions stay listed this long (for the record), then go.
+const SESSION_RETENTION_DAYS: f64 = 30.0;
 
 /// State shared by every request handler.
 #[derive(Clone)]
@@ -143,6 +147,7 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
                 rate_limit::enforce(next, request, &state.rate_limits, &state.auth.tokens).await
             }
         })
+        .around(body_limit::cap)
         .around(move |next, request| {
             let trusted = trusted.clone();
             async move { client_ip::resolve(next, request, &trusted).await }
@@ -165,6 +170,9 @@ async fn maintain(state: AppState) {
         state.rate_limits.forget_idle();
         if let Err(error) = auth::delete_old_qr_logins(&state.pool).await {
             tracing::warn!(%error, "cannot delete old QR sign-in requests");
+        }
+        if let Err(error) = auth::delete_old_sessions(&state.pool, SESSION_RETENTION_DAYS).await {
+            tracing::warn!(%error, "cannot delete old sessions");
         }
     }
 }

@@ -91,7 +91,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let signed_in = match max_bridge::init_data() {
                     Some(init_data) => api::sign_in_with_max(init_data).await,
-                    None if has_session_cookie() => api::refresh().await,
+                    None if has_session_cookie() => refresh_one_tab_at_a_time().await,
                     None => {
                         session.set(Session::SignedOut);
                         return;
@@ -117,7 +117,13 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                 let delay_ms = (signed_in.expires_in as f64 * REFRESH_AT_SHARE * 1000.0) as u32;
                 Timeout::new(delay_ms.max(1000), move || {
                     wasm_bindgen_futures::spawn_local(async move {
-                        match api::refresh().await {
+                        // Inside Max's web client the app is a cross-site frame where the
+                        // SameSite cookie does not travel: sign in with initData again.
+                        let renewed = match max_bridge::init_data() {
+                            Some(init_data) => api::sign_in_with_max(init_data).await,
+                            None => refresh_one_tab_at_a_time().await,
+                        };
+                        match renewed {
                             Ok(tokens) => adopt.emit(tokens),
                             Err(failure) if failure.status() == Some(401) => {
                                 session_state.set(Session::SignedOut)
@@ -162,6 +168,52 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
     html! {
         <ContextProvider<SessionHandle> {context}>{ props.children.clone() }</ContextProvider<SessionHandle>>
     }
+}
+
+/// `POST /api/auth/refresh`, holding a lock that every tab of this site shares (the Web Locks
+/// API). Refresh tokens work once, so two tabs refreshing at the same moment would look like
+/// a stolen token and end the session; in turn, each finds the cookie the previous one left.
+async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, api::ApiFailure> {
+    use std::cell::RefCell;
+
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+
+    let locks = web_sys::window()
+        .and_then(|window| Reflect::get(&window.navigator(), &JsValue::from_str("locks")).ok())
+        .filter(|locks| locks.is_object());
+    let request = locks
+        .as_ref()
+        .and_then(|locks| Reflect::get(locks, &JsValue::from_str("request")).ok())
+        .and_then(|request| request.dyn_into::<Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else {
+        return api::refresh().await;
+    };
+
+    let outcome = Rc::new(RefCell::new(None));
+    let slot = outcome.clone();
+    let while_locked = Closure::once(move |_lock: JsValue| -> Promise {
+        wasm_bindgen_futures::future_to_promise(async move {
+            *slot.borrow_mut() = Some(api::refresh().await);
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let locked = request
+        .call2(
+            &locks,
+            &JsValue::from_str("gallery-refresh"),
+            while_locked.as_ref(),
+        )
+        .ok()
+        .and_then(|promise| promise.dyn_into::<Promise>().ok());
+    match locked {
+        Some(locked) => {
+            let _ = wasm_bindgen_futures::JsFuture::from(locked).await;
+        }
+        None => return api::refresh().await,
+    }
+    drop(while_locked);
+    outcome.take().unwrap_or(Err(api::ApiFailure::Network))
 }
 
 /// Whether the server left its session hint cookie (the refresh cookie itself is invisible

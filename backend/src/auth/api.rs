@@ -57,15 +57,17 @@ error_responses! {
         400 BadRequest "`init_data_malformed`: initData cannot be parsed or lacks `hash`, `auth_date` or `user` (or the body is not the documented JSON).",
         401 Unauthorized "`init_data_invalid`: the signature does not match; `init_data_expired`: too old or dated in the future.",
         429 TooManyRequests "Too many sign-ins from this address; see `Retry-After`.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
 }
 
 error_responses! {
     /// Errors of `POST /api/auth/dev`.
     pub enum DevSignInError {
-        400 BadRequest "The body is not the documented JSON.",
+        400 BadRequest "The body is not the documented JSON, or `user_id` is not positive.",
         404 NotFound "Development sign-in is not enabled.",
         429 TooManyRequests "Too many sign-ins from this address; see `Retry-After`.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
 }
 
@@ -75,6 +77,7 @@ error_responses! {
         400 BadRequest "The body is not the documented JSON.",
         401 Unauthorized "`invalid_credentials`: wrong handle or password.",
         429 TooManyRequests "Too many attempts from this address or for this handle; see `Retry-After`.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
 }
 
@@ -84,6 +87,7 @@ error_responses! {
         400 BadRequest "No refresh token in the body or the cookie.",
         401 Unauthorized "`invalid_refresh_token`: unknown, expired or ended; `refresh_token_reused`: already used, so its session was ended.",
         429 TooManyRequests "Too many requests from this address; see `Retry-After`.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
 }
 
@@ -92,6 +96,7 @@ error_responses! {
     pub enum LogoutError {
         400 BadRequest "No refresh token in the body or the cookie.",
         429 TooManyRequests "Too many requests from this address; see `Retry-After`.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
 }
 
@@ -106,6 +111,7 @@ error_responses! {
 error_responses! {
     /// Errors of `DELETE /api/me/sessions/{id}`.
     pub enum EndSessionError {
+        400 BadRequest "The id is not a UUID.",
         401 Unauthorized "No valid access token.",
         404 NotFound "You have no active session with this id.",
         429 TooManyRequests "Too many changes in a short time; see `Retry-After`.",
@@ -120,6 +126,7 @@ error_responses! {
         403 Forbidden "`wrong_password`: the current password is missing or wrong.",
         422 Unprocessable "`weak_password`: 8 to 128 characters; `invalid_handle`: choose a handle first (password sign-in uses it).",
         429 TooManyRequests "Too many changes in a short time; see `Retry-After`.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
     }
 }
 
@@ -246,8 +253,9 @@ impl AuthApi {
 
     /// Development sign-in
     ///
-    /// Signs in as a made-up Max user, without Max. Only when the server runs with
-    /// `GALLERY_DEV_LOGIN=1` (never in production).
+    /// Signs in as a made-up user, without Max. Only when the server runs with
+    /// `GALLERY_DEV_LOGIN=1` (never in production). Development users are separate from
+    /// every real Max account.
     #[oai(
         path = "/auth/dev",
         method = "post",
@@ -268,8 +276,18 @@ impl AuthApi {
             )
             .into());
         }
+        if body.user_id <= 0 {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "user_id must be positive",
+            )
+            .into());
+        }
+        // Development accounts live at negative Max ids, which Max never gives out, so this
+        // route can never sign in as a real Max user.
         let max_user = init_data::MaxUser {
-            id: body.user_id,
+            id: -body.user_id,
             first_name: body.first_name.clone(),
             last_name: None,
             username: body.username.clone(),
@@ -307,7 +325,7 @@ impl AuthApi {
     ) -> Result<Json<TokenResponse>, PasswordSignInError> {
         let auth = &state.auth;
         let PasswordSignInRequest { handle, password } = body.0;
-        let user = users::by_handle(&state.pool, handle.trim()).await?;
+        let user = users::by_handle(&state.pool, &handle).await?;
         let stored = user.as_ref().and_then(|user| user.password_hash.clone());
         let matches = auth
             .passwords
@@ -322,15 +340,16 @@ impl AuthApi {
             )
             .into());
         };
-        let mut connection = state.pool.acquire().await.map_err(ApiError::from)?;
+        let mut transaction = state.pool.begin().await.map_err(ApiError::from)?;
         let issued = sessions::start(
-            &mut connection,
+            &mut transaction,
             auth,
             user.id,
             SignInMethod::Password,
             &device(request),
         )
         .await?;
+        transaction.commit().await.map_err(ApiError::from)?;
         Ok(Json(deliver(request, auth, issued, &user, None)))
     }
 
@@ -349,9 +368,22 @@ impl AuthApi {
         request: &Request,
         body: Json<RefreshRequest>,
     ) -> Result<Json<TokenResponse>, RefreshError> {
-        let token = presented_refresh_token(request, body.0.refresh_token)?;
+        let (token, source) = presented_refresh_token(request, body.0.refresh_token)?;
         let (issued, user) = sessions::rotate(&state.pool, &state.auth, &token).await?;
-        Ok(Json(deliver(request, &state.auth, issued, &user, None)))
+        let delivery = match source {
+            // A token that came from the cookie goes back only into the cookie, so that a
+            // script in the page can never read a refresh token by asking for one.
+            TokenSource::Cookie => Delivery::Cookie,
+            TokenSource::Body => Delivery::requested_by(request),
+        };
+        Ok(Json(deliver_as(
+            delivery,
+            request,
+            &state.auth,
+            issued,
+            &user,
+            None,
+        )))
     }
 
     /// Sign out
@@ -365,7 +397,7 @@ impl AuthApi {
         request: &Request,
         body: Json<LogoutRequest>,
     ) -> Result<NoContent, LogoutError> {
-        let token = presented_refresh_token(request, body.0.refresh_token)?;
+        let (token, _) = presented_refresh_token(request, body.0.refresh_token)?;
         if let Some(session_id) = sessions::of_refresh_token(&state.pool, &token).await? {
             let mut connection = state.pool.acquire().await.map_err(ApiError::from)?;
             sessions::end_session(&mut connection, session_id, EndReason::Logout).await?;
@@ -599,6 +631,25 @@ impl AuthApi {
         qr::approve(&state.pool, &state.auth, &id.0, auth.0.user.id).await?;
         Ok(NoContent::Done)
     }
+
+    /// Decline a QR sign-in
+    ///
+    /// Ends the request at once: nobody can approve or collect it any more. For a sign-in the
+    /// user did not start (someone may have sent them the link).
+    #[oai(
+        path = "/auth/qr/:id/decline",
+        method = "post",
+        operation_id = "decline_qr_sign_in"
+    )]
+    async fn decline_qr(
+        &self,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        id: Path<String>,
+    ) -> Result<NoContent, QrApproveError> {
+        qr::decline(&state.pool, &state.auth, &id.0).await?;
+        Ok(NoContent::Done)
+    }
 }
 
 fn default_wait() -> u64 {
@@ -630,8 +681,29 @@ fn device(request: &Request) -> Device {
     }
 }
 
-/// The tokens for the client: the refresh token in the body, or for browsers that asked, in
-/// the httpOnly cookie instead.
+/// How the refresh token travels to the client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Body,
+    Cookie,
+}
+
+impl Delivery {
+    /// Cookie if the request asked for it (`X-Token-Delivery: cookie`), else the body.
+    fn requested_by(request: &Request) -> Self {
+        let by_cookie = request
+            .headers()
+            .get(DELIVERY_HEADER)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cookie"));
+        if by_cookie {
+            Delivery::Cookie
+        } else {
+            Delivery::Body
+        }
+    }
+}
+
+/// The tokens for the client, delivered as the request asked.
 fn deliver(
     request: &Request,
     auth: &AuthState,
@@ -639,20 +711,36 @@ fn deliver(
     user: &UserRow,
     start_param: Option<String>,
 ) -> TokenResponse {
-    let by_cookie = request
-        .headers()
-        .get(DELIVERY_HEADER)
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cookie"));
-    let refresh_token = if by_cookie {
-        let mut cookie = refresh_cookie(auth, issued.refresh_token);
-        cookie.set_max_age(auth.refresh_ttl);
-        request.cookie().add(cookie);
-        let mut hint = session_hint_cookie(auth, "1");
-        hint.set_max_age(auth.refresh_ttl);
-        request.cookie().add(hint);
-        None
-    } else {
-        Some(issued.refresh_token)
+    deliver_as(
+        Delivery::requested_by(request),
+        request,
+        auth,
+        issued,
+        user,
+        start_param,
+    )
+}
+
+/// The tokens for the client: the refresh token in the body, or in the httpOnly cookie.
+fn deliver_as(
+    delivery: Delivery,
+    request: &Request,
+    auth: &AuthState,
+    issued: Issued,
+    user: &UserRow,
+    start_param: Option<String>,
+) -> TokenResponse {
+    let refresh_token = match delivery {
+        Delivery::Cookie => {
+            let mut cookie = refresh_cookie(auth, issued.refresh_token);
+            cookie.set_max_age(auth.refresh_ttl);
+            request.cookie().add(cookie);
+            let mut hint = session_hint_cookie(auth, "1");
+            hint.set_max_age(auth.refresh_ttl);
+            request.cookie().add(hint);
+            None
+        }
+        Delivery::Body => Some(issued.refresh_token),
     };
     TokenResponse {
         access_token: issued.access_token,
@@ -690,20 +778,28 @@ fn clear_refresh_cookie(request: &Request, auth: &AuthState) {
     request.cookie().add(hint);
 }
 
+/// Where a refresh token came from.
+enum TokenSource {
+    Body,
+    Cookie,
+}
+
 /// The refresh token from the body, else from the cookie.
 fn presented_refresh_token(
     request: &Request,
     from_body: Option<String>,
-) -> Result<String, ApiError> {
+) -> Result<(String, TokenSource), ApiError> {
+    let from_cookie = || {
+        request
+            .cookie()
+            .get(REFRESH_COOKIE)
+            .map(|cookie| cookie.value_str().to_owned())
+            .filter(|token| !token.is_empty())
+    };
     from_body
         .filter(|token| !token.is_empty())
-        .or_else(|| {
-            request
-                .cookie()
-                .get(REFRESH_COOKIE)
-                .map(|cookie| cookie.value_str().to_owned())
-                .filter(|token| !token.is_empty())
-        })
+        .map(|token| (token, TokenSource::Body))
+        .or_else(|| from_cookie().map(|token| (token, TokenSource::Cookie)))
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 pub use api::AuthApi;
 pub use bearer::{Authenticated, BearerAuth};
 pub use qr::delete_old as delete_old_qr_logins;
+pub use sessions::delete_old as delete_old_sessions;
 
 use crate::config::AuthConfig;
 
@@ -30,7 +31,8 @@ pub struct AuthState {
     pub refresh_ttl: Duration,
     /// Whether the refresh cookie is `Secure` (HTTPS only): in production.
     pub secure_cookies: bool,
-    /// Woken whenever a QR sign-in request is approved, so waiting desktops answer at once.
+    /// Woken whenever a QR sign-in request is approved or declined, so waiting desktops
+    /// answer at once.
     pub qr_approved: Notify,
 }
 

@@ -25,8 +25,8 @@ const LIFETIME: Duration = Duration::from_secs(120);
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
 
 /// An approval on another instance wakes nobody here; re-reading this often bounds the delay.
-/// (Realtime fan-out across instances replaces this with a notification.)
-const RECHECK_EVERY: Duration = Duration::from_secs(1);
+/// (Realtime fan-out across instances will replace this with a notification.)
+const RECHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// What waiting on a request came to.
 pub enum PollOutcome {
@@ -164,22 +164,24 @@ pub async fn poll(
 }
 
 /// Signs the desktop in if the request is approved; `None` while it is still pending.
+///
+/// Waiting costs one plain read per check; only an approved request is claimed, by a
+/// conditional update that exactly one poll can win.
 async fn try_collect(
     pool: &PgPool,
     auth: &AuthState,
     id: &str,
     poll_secret: &str,
 ) -> Result<Option<PollOutcome>, ApiError> {
-    let mut transaction = pool.begin().await?;
     let row = sqlx::query!(
         r#"
-        select poll_secret_hash, approved_by, user_agent, ip,
+        select poll_secret_hash, approved_by is not null as "approved!",
                consumed_at is not null as "consumed!", expires_at <= now() as "expired!"
-        from qr_logins where id = $1 for update
+        from qr_logins where id = $1
         "#,
         id
     )
-    .fetch_optional(&mut *transaction)
+    .fetch_optional(pool)
     .await?
     .ok_or_else(not_found)?;
     // A wrong secret looks exactly like an unknown request.
@@ -193,29 +195,59 @@ async fn try_collect(
     if row.consumed || row.expired {
         return Err(gone());
     }
-    let Some(user_id) = row.approved_by else {
+    if !row.approved {
         return Ok(None);
-    };
-    sqlx::query!("update qr_logins set consumed_at = now() where id = $1", id)
-        .execute(&mut *transaction)
-        .await?;
-    let user = crate::users::by_id(&mut transaction, user_id)
+    }
+
+    let mut transaction = pool.begin().await?;
+    let claimed = sqlx::query!(
+        r#"
+        update qr_logins set consumed_at = now()
+        where id = $1 and consumed_at is null and expires_at > now() and approved_by is not null
+        returning approved_by as "user_id!", user_agent, ip
+        "#,
+        id
+    )
+    .fetch_optional(&mut *transaction)
+    .await?
+    .ok_or_else(gone)?;
+    let user = crate::users::by_id(&mut transaction, claimed.user_id)
         .await?
         .ok_or_else(not_found)?;
     let device = Device {
-        user_agent: row.user_agent,
-        ip: row.ip.map(|ip| ip.addr()),
+        user_agent: claimed.user_agent,
+        ip: claimed.ip.map(|ip| ip.addr()),
     };
     let issued = sessions::start(
         &mut transaction,
         auth,
-        user_id,
+        claimed.user_id,
         gallery_types::SignInMethod::Qr,
         &device,
     )
     .await?;
     transaction.commit().await?;
     Ok(Some(PollOutcome::SignedIn(Box::new((issued, user)))))
+}
+
+/// Ends request `id` unused: it can be neither approved nor collected any more.
+pub async fn decline(pool: &PgPool, auth: &AuthState, id: &str) -> Result<(), ApiError> {
+    let row = sqlx::query!(
+        r#"
+        update qr_logins set expires_at = least(expires_at, now())
+        where id = $1
+        returning (consumed_at is null) as "was_open!"
+        "#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(not_found)?;
+    if !row.was_open {
+        return Err(gone());
+    }
+    auth.qr_approved.notify_waiters();
+    Ok(())
 }
 
 /// Deletes requests that ended more than a day ago.

@@ -60,11 +60,19 @@ pub struct Device {
 }
 
 /// A new pair of tokens.
-#[derive(Debug)]
 pub struct Issued {
     pub access_token: String,
     pub refresh_token: String,
     pub session_id: Uuid,
+}
+
+/// Never prints the tokens.
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Starts a session for `user_id` and issues its first tokens.
@@ -107,34 +115,42 @@ pub async fn start(
 
 /// Trades a refresh token for new tokens in the same session.
 ///
-/// The token is marked used and its successor issued in one transaction, with the session row
-/// locked so that two concurrent uses cannot both succeed. A token that was already used is
-/// evidence of theft (one of the two holders is not the user): the whole session ends.
+/// Marking the token used is a conditional update (`where used_at is null`), so of two
+/// concurrent uses exactly one wins; the other, like any later use, finds the token used.
+/// A used token presented again is evidence of theft (one of its two holders is not the
+/// user): the whole session ends.
 pub async fn rotate(
     pool: &PgPool,
     auth: &AuthState,
     refresh_token: &str,
 ) -> Result<(Issued, UserRow), ApiError> {
+    let hash = tokens::token_hash(refresh_token);
     let mut transaction = pool.begin().await?;
-    let found = sqlx::query!(
+    let session = sqlx::query!(
         r#"
-        select t.used_at, s.id as session_id, s.user_id,
-               (s.revoked_at is null and s.expires_at > now()) as "active!"
+        select s.id, s.user_id, (s.revoked_at is null and s.expires_at > now()) as "active!"
         from refresh_tokens t join sessions s on s.id = t.session_id
         where t.token_hash = $1
-        for update of s
         "#,
-        tokens::token_hash(refresh_token),
+        hash,
     )
     .fetch_optional(&mut *transaction)
     .await?;
-    let Some(found) = found.filter(|found| found.active) else {
+    let Some(session) = session.filter(|session| session.active) else {
         return Err(invalid_refresh_token());
     };
-    if found.used_at.is_some() {
-        end_session(&mut transaction, found.session_id, EndReason::TokenReuse).await?;
+    let claimed = sqlx::query!(
+        "update refresh_tokens set used_at = now() where token_hash = $1 and used_at is null",
+        hash,
+    )
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        end_session(&mut transaction, session.id, EndReason::TokenReuse).await?;
         transaction.commit().await?;
-        tracing::warn!(session = %found.session_id, user = found.user_id, "refresh token reused; session ended");
+        tracing::warn!(session = %session.id, user = session.user_id, "refresh token reused; session ended");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::RefreshTokenReused,
@@ -144,40 +160,62 @@ pub async fn rotate(
 
     let successor = tokens::new_refresh_token();
     sqlx::query!(
-        "update refresh_tokens set used_at = now() where token_hash = $1",
-        tokens::token_hash(refresh_token),
-    )
-    .execute(&mut *transaction)
-    .await?;
-    sqlx::query!(
         "insert into refresh_tokens (token_hash, session_id) values ($1, $2)",
         tokens::token_hash(&successor),
-        found.session_id,
+        session.id,
     )
     .execute(&mut *transaction)
     .await?;
-    sqlx::query!(
+    // Conditional too: a concurrent sign-out between the read and here wins.
+    let extended = sqlx::query!(
         r#"
         update sessions set last_used_at = now(), expires_at = now() + make_interval(secs => $2)
-        where id = $1
+        where id = $1 and revoked_at is null
         "#,
-        found.session_id,
+        session.id,
         auth.refresh_ttl.as_secs_f64(),
     )
     .execute(&mut *transaction)
-    .await?;
-    let user = crate::users::by_id(&mut transaction, found.user_id)
+    .await?
+    .rows_affected();
+    if extended == 0 {
+        return Err(invalid_refresh_token());
+    }
+    let user = crate::users::by_id(&mut transaction, session.user_id)
         .await?
         .ok_or_else(invalid_refresh_token)?;
     transaction.commit().await?;
     Ok((
         Issued {
-            access_token: auth.tokens.issue(found.user_id, found.session_id),
+            access_token: auth.tokens.issue(session.user_id, session.id),
             refresh_token: successor,
-            session_id: found.session_id,
+            session_id: session.id,
         },
         user,
     ))
+}
+
+/// Deletes sessions that ended or expired more than `days` ago (with their tokens), and
+/// used refresh tokens of live sessions older than that.
+pub async fn delete_old(pool: &PgPool, days: f64) -> Result<u64, sqlx::Error> {
+    let sessions = sqlx::query!(
+        r#"
+        delete from sessions
+        where coalesce(revoked_at, expires_at) < now() - make_interval(days => $1::float8::int)
+        "#,
+        days,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let tokens = sqlx::query!(
+        "delete from refresh_tokens where used_at < now() - make_interval(days => $1::float8::int)",
+        days,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(sessions + tokens)
 }
 
 /// The session a refresh token (used or not) belongs to.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use gallery_types::{ErrorCode, Language, Me, UpdateMeRequest};
 use poem::http::StatusCode;
 use poem_openapi::{OpenApi, payload::Json};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::{
     auth::{BearerAuth, init_data::MaxUser},
@@ -13,8 +13,8 @@ use crate::{
     startup::{ApiTag, AppState},
 };
 
-/// A `users` row.
-#[derive(Debug, Clone)]
+/// A `users` row. Its `Debug` leaves out the password hash.
+#[derive(Clone)]
 pub struct UserRow {
     pub id: i64,
     pub max_user_id: i64,
@@ -26,6 +26,15 @@ pub struct UserRow {
     pub photo_url: Option<String>,
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserRow {
@@ -67,6 +76,11 @@ pub fn check_handle(handle: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A handle as sign-in looks it up: surrounding white space ignored, case folded.
+pub fn handle_key(handle: &str) -> String {
+    handle.trim().to_lowercase()
+}
+
 /// Creates the user for a Max account, or refreshes the Max-provided fields of an existing
 /// one. A new user gets their Max username as handle when it is valid and free, and their
 /// Max name and language as display name and language; later sign-ins never overwrite what
@@ -102,12 +116,20 @@ pub async fn upsert_from_max(
             max.photo_url,
         )
     };
-    match upsert(handle).fetch_one(&mut *connection).await {
+    // In a savepoint, so that losing the race for the handle does not abort the caller's
+    // transaction.
+    let mut attempt = connection.begin().await?;
+    match upsert(handle).fetch_one(&mut *attempt).await {
+        Ok(user) => {
+            attempt.commit().await?;
+            Ok(user)
+        }
         // Someone took the handle between the check and the insert: start without one.
         Err(error) if violated_constraint(&error) == Some("users_handle_key") => {
+            attempt.rollback().await?;
             Ok(upsert(None).fetch_one(&mut *connection).await?)
         }
-        result => Ok(result?),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -132,9 +154,9 @@ pub async fn by_handle(pool: &PgPool, handle: &str) -> Result<Option<UserRow>, A
         r#"
         select id, max_user_id, handle, display_name, bio, language, is_private, photo_url,
                password_hash, created_at
-        from users where lower(handle) = lower($1)
+        from users where lower(handle) = $1
         "#,
-        handle
+        handle_key(handle)
     )
     .fetch_optional(pool)
     .await?)
@@ -168,6 +190,7 @@ error_responses! {
         400 BadRequest "The body is not valid JSON of the documented shape.",
         401 Unauthorized "No valid access token.",
         409 Conflict "`handle_taken`: somebody already has this handle.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
         422 Unprocessable "`invalid_handle` or `invalid_profile`: a field breaks its rules.",
         429 TooManyRequests "Too many changes in a short time; see `Retry-After`.",
     }

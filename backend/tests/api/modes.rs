@@ -60,6 +60,16 @@ async fn development_sign_in_exists_only_when_enabled() {
     assert_eq!(response.status(), 200);
     let signed_in: serde_json::Value = response.json().await.unwrap();
     assert_eq!(signed_in["user"]["display_name"], "Demo");
+    // Development accounts never are real Max accounts with the same number.
+    let real = on.sign_in(7002, "Real", None).await;
+    assert_ne!(real.user_id(), signed_in["user"]["id"].as_i64().unwrap());
+    let zero = serde_json::json!({ "user_id": 0, "first_name": "Zero" });
+    assert_json_error(
+        on.post_json("/api/auth/dev", &zero).await,
+        400,
+        "bad_request",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -105,4 +115,34 @@ async fn production_refuses_development_sign_in_and_missing_or_weak_secrets() {
         .err()
         .expect("refused");
     assert!(error.to_string().contains("at least 32 bytes"), "{error}");
+}
+
+#[tokio::test]
+async fn production_cookies_are_secure() {
+    let app = spawn_app_with(|config| config.production = true).await;
+    let init_data = crate::helpers::sign_init_data(
+        BOT_TOKEN,
+        &[("user", &crate::helpers::max_user_json(7003, "Ann", None))],
+        chrono::Utc::now().timestamp(),
+    );
+    let response = app
+        .client
+        .post(app.url("/api/auth/max"))
+        .header("X-Token-Delivery", "cookie")
+        .json(&serde_json::json!({ "init_data": init_data }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies.len(), 2);
+    assert!(
+        cookies.iter().all(|cookie| cookie.contains("Secure")),
+        "{cookies:?}"
+    );
 }

@@ -74,3 +74,41 @@ async fn signed_in_operations_use_the_bearer_scheme_and_document_their_errors() 
     }
     assert!(responses("/me", "patch").contains(&"409".to_owned()));
 }
+
+#[tokio::test]
+async fn every_operation_documents_the_errors_its_shape_implies() {
+    let app = spawn_app().await;
+    let spec: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses: Vec<&str> = operation["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut implied = Vec::new();
+            if operation.get("requestBody").is_some() {
+                implied.extend(["400", "415"]);
+            }
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                implied.push("401");
+                if method != "get" {
+                    implied.push("429");
+                }
+            }
+            for status in implied {
+                assert!(
+                    responses.contains(&status),
+                    "{method} {path} does not document {status}: {responses:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} operations");
+}

@@ -214,3 +214,20 @@ async fn admin_execute_in(app: &TestApp, sql: &str) {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_declined_request_is_over() {
+    let app = spawn_app().await;
+    let desktop = start(&app).await;
+    let phone = app.sign_in(5005, "Ann", None).await;
+    let declined = app
+        .client
+        .post(app.url(&format!("/api/auth/qr/{}/decline", desktop.id)))
+        .bearer_auth(&phone.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 204);
+    assert_json_error(poll(&app, &desktop, 0).await, 410, "qr_login_gone").await;
+    assert_json_error(approve(&app, &desktop, &phone).await, 410, "qr_login_gone").await;
+}

@@ -76,7 +76,11 @@ async fn password_sign_in_is_limited_per_handle() {
         }
     };
     assert_eq!(attempt("victim", "198.51.100.1").await.status(), 401);
-    assert_eq!(attempt("VICTIM", "198.51.100.2").await.status(), 401);
+    // Spellings that reach the same account share its bucket.
+    assert_eq!(
+        attempt(" VICTIM\u{3000}", "198.51.100.2").await.status(),
+        401
+    );
     // A third address does not help: the handle itself is out of attempts.
     assert_rate_limited(attempt("victim", "198.51.100.3").await).await;
     assert_eq!(attempt("someone_else", "198.51.100.3").await.status(), 401);
@@ -109,4 +113,34 @@ async fn writes_are_limited_per_user() {
     );
     // Reads are not writes.
     assert_eq!(app.get_as("/api/me", &ann.access_token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_oversized_sign_in_body_cannot_skip_the_handle_limit() {
+    let app = spawn_app_with(|config| config.rate_limits.login_per_handle_per_minute = 1).await;
+    let padded = format!(
+        r#"{{"handle":"victim","password":"x"}}{}"#,
+        " ".repeat(5000)
+    );
+    let response = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body(padded)
+        .send()
+        .await
+        .unwrap();
+    assert_json_error(response, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn api_bodies_are_capped() {
+    let app = spawn_app_with(|_| {}).await;
+    let huge = json!({ "init_data": "x".repeat(100 * 1024) });
+    assert_json_error(
+        app.post_json("/api/auth/max", &huge).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
 }

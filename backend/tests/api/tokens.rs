@@ -60,8 +60,22 @@ async fn forged_and_mistyped_access_tokens_are_refused() {
     let now = chrono::Utc::now().timestamp();
     let mut expired = valid.clone();
     expired["iat"] = json!(now - 3600);
-    expired["exp"] = json!(now - 60);
+    // Past the 5 s leeway, by a second.
+    expired["exp"] = json!(now - 6);
     assert_refused(&app, &forge(&expired, JWT_SECRET), "expired").await;
+
+    let mut from_the_future = valid.clone();
+    from_the_future["iat"] = json!(now + 60);
+    assert_refused(
+        &app,
+        &forge(&from_the_future, JWT_SECRET),
+        "issued in the future",
+    )
+    .await;
+
+    let mut untyped = valid.clone();
+    untyped.as_object_mut().unwrap().remove("typ");
+    assert_refused(&app, &forge(&untyped, JWT_SECRET), "no typ").await;
 
     let mut wrong_issuer = valid.clone();
     wrong_issuer["iss"] = json!("someone-else");
@@ -366,4 +380,72 @@ async fn browsers_keep_the_refresh_token_in_an_http_only_cookie() {
         .await
         .unwrap();
     assert_eq!(after.status(), 400, "the cookie is gone");
+}
+
+#[tokio::test]
+async fn of_two_simultaneous_refreshes_with_one_token_only_one_can_win() {
+    let app = spawn_app().await;
+    let session = app.sign_in(2009, "Ann", None).await;
+    let body = json!({ "refresh_token": session.refresh_token() });
+    let (first, second) = tokio::join!(
+        app.post_json("/api/auth/refresh", &body),
+        app.post_json("/api/auth/refresh", &body)
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 401],
+        "exactly one rotation; the other is a reuse"
+    );
+    // The reuse ended the family, the winner's new tokens included.
+    let winner: crate::helpers::SignedIn = if first.status() == 200 {
+        first.json().await.unwrap()
+    } else {
+        second.json().await.unwrap()
+    };
+    let after = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": winner.refresh_token() }),
+        )
+        .await;
+    assert_eq!(after.status(), 401);
+}
+
+#[tokio::test]
+async fn a_token_from_the_cookie_is_never_handed_to_a_script() {
+    let app = spawn_app().await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let init_data = crate::helpers::sign_init_data(
+        crate::helpers::BOT_TOKEN,
+        &[("user", &crate::helpers::max_user_json(2010, "Ann", None))],
+        chrono::Utc::now().timestamp(),
+    );
+    let signed_in = browser
+        .post(app.url("/api/auth/max"))
+        .header("X-Token-Delivery", "cookie")
+        .json(&json!({ "init_data": init_data }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    // A script (XSS) asks without the delivery header, hoping for the token in the body.
+    let refreshed: serde_json::Value = browser
+        .post(app.url("/api/auth/refresh"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(refreshed["access_token"].is_string());
+    assert!(
+        refreshed["refresh_token"].is_null(),
+        "the successor stays in the cookie"
+    );
 }

@@ -167,6 +167,17 @@ pub async fn approve_qr_sign_in(token: &str, id: &str) -> Result<(), ApiFailure>
     .await
 }
 
+/// `POST /api/auth/qr/{id}/decline`.
+pub async fn decline_qr_sign_in(token: &str, id: &str) -> Result<(), ApiFailure> {
+    expect_nothing(
+        Request::post(&format!("/api/auth/qr/{id}/decline"))
+            .header("Authorization", &bearer(token))
+            .send()
+            .await,
+    )
+    .await
+}
+
 /// `PATCH /api/me`.
 pub async fn update_me(token: &str, change: &UpdateMeRequest) -> Result<Me, ApiFailure> {
     send(

@@ -55,6 +55,7 @@ pub enum Text {
     Decline,
     ApproveTitle,
     ApproveLead,
+    ApproveWarning,
     ApproveQuestion,
     ApproveDevice,
     ApproveAddress,
@@ -209,6 +210,10 @@ impl Text {
             Text::Approve => ("Подтвердить", "Approve"),
             Text::Decline => ("Отклонить", "Decline"),
             Text::ApproveTitle => ("Вход на компьютере", "Sign in on a computer"),
+            Text::ApproveWarning => (
+                "Подтверждайте, только если вы сами только что начали вход на своём компьютере. Если ссылку вам прислали — отклоните: иначе чужой компьютер получит доступ к вашему аккаунту.",
+                "Approve only if you yourself just started signing in on your own computer. If someone sent you this link, decline: otherwise their computer gets into your account.",
+            ),
             Text::ApproveLead => (
                 "Компьютер просит войти в ваш аккаунт по QR-коду.",
                 "A computer asks to sign in to your account by QR code.",

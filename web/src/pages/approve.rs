@@ -77,12 +77,25 @@ pub fn approve(props: &ApproveProps) -> Html {
                 }
             };
             let on_decline = {
-                let stage = stage.clone();
-                move |_| stage.set(Stage::Declined)
+                let (stage, token, id) = (
+                    stage.clone(),
+                    token.clone().unwrap_or_default(),
+                    props.id.clone(),
+                );
+                move |_| {
+                    let (stage, token, id) = (stage.clone(), token.clone(), id.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        stage.set(match api::decline_qr_sign_in(&token, &id).await {
+                            Ok(()) => Stage::Declined,
+                            Err(failure) => Stage::Failed(failure_text(&failure)),
+                        });
+                    });
+                }
             };
             html! {
                 <div class="card" data-testid="approve-request">
                     <p><strong>{ i18n.t(Text::ApproveQuestion) }</strong></p>
+                    <p class="warning" role="note">{ i18n.t(Text::ApproveWarning) }</p>
                     <dl class="facts">
                         <dt>{ i18n.t(Text::ApproveDevice) }</dt><dd data-testid="approve-device">{ &info.device }</dd>
                         <dt>{ i18n.t(Text::ApproveAddress) }</dt><dd>{ info.ip.clone().unwrap_or_default() }</dd>
