@@ -40,6 +40,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub rate_limits: RateLimitConfig,
+
+    #[command(flatten)]
+    pub photos: PhotoConfig,
 }
 
 impl ServeConfig {
@@ -230,6 +233,30 @@ impl InitDataClock {
             InitDataClock::Fixed(now) => now,
         }
     }
+}
+
+/// What uploads may be.
+#[derive(Debug, Clone, Args)]
+pub struct PhotoConfig {
+    /// Largest upload, in MiB (413 past it).
+    #[arg(long, env = "GALLERY_MAX_UPLOAD_MIB", default_value_t = 20)]
+    pub max_upload_mib: u64,
+
+    /// Most pixels an image may have, in megapixels (422 past it).
+    #[arg(long, env = "GALLERY_MAX_MEGAPIXELS", default_value_t = 40)]
+    pub max_megapixels: u64,
+
+    /// Longest side an image may have, in pixels (422 past it).
+    #[arg(long, env = "GALLERY_MAX_IMAGE_SIDE", default_value_t = 10_000)]
+    pub max_side: u32,
+
+    /// Most frames an animated GIF may have (422 past it).
+    #[arg(long, env = "GALLERY_MAX_GIF_FRAMES", default_value_t = 300)]
+    pub max_frames: u32,
+
+    /// Most images decoded at once (each takes a core and up to a few hundred MB).
+    #[arg(long, env = "GALLERY_DECODE_CONCURRENCY", default_value_t = 2)]
+    pub decode_concurrency: usize,
 }
 
 /// Request quotas: each key may spend this many requests a minute (the full quota may come

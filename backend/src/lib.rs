@@ -11,6 +11,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod ownership;
+pub mod photos;
 pub mod rate_limit;
 pub mod startup;
 pub mod telemetry;

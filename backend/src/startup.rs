@@ -20,6 +20,10 @@ use crate::{
     client_ip::{self, TrustedProxies},
     config::ServeConfig,
     db, error, health,
+    photos::{
+        self, PhotosApi, PhotosState,
+        media::{MediaApi, MediaFiles},
+    },
     rate_limit::{self, RateLimits},
     telemetry,
     users::MeApi,
@@ -38,6 +42,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub auth: Arc<AuthState>,
     pub rate_limits: Arc<RateLimits>,
+    pub photos: Arc<PhotosState>,
 }
 
 /// The groups operations are listed under in the API documentation.
@@ -49,6 +54,8 @@ pub enum ApiTag {
     Auth,
     /// The signed-in user's own profile.
     Me,
+    /// Photos, the art objects they become, favorites and search.
+    Photos,
 }
 
 /// A bound, ready-to-run server.
@@ -65,6 +72,8 @@ impl Application {
         let auth = AuthState::new(config.auth.clone(), config.production)?;
         auth.passwords.warm_up().await;
         let rate_limits = RateLimits::new(&config.rate_limits);
+        let photos = PhotosState::new(&config.photos, &config.storage.data_dir)
+            .context("cannot open the uploads directory")?;
         let pool = db::connect(&config.database, &config.storage).await?;
         db::migrate(&pool).await?;
 
@@ -86,6 +95,7 @@ impl Application {
                 pool,
                 auth: Arc::new(auth),
                 rate_limits: Arc::new(rate_limits),
+                photos: Arc::new(photos),
             },
         })
     }
@@ -114,9 +124,10 @@ impl Application {
 }
 
 /// The OpenAPI service: every `/api` operation, and the spec generated from them.
-pub fn api_service() -> OpenApiService<(health::StatusApi, AuthApi, MeApi), ()> {
+pub fn api_service() -> OpenApiService<(health::StatusApi, AuthApi, MeApi, PhotosApi, MediaApi), ()>
+{
     OpenApiService::new(
-        (health::StatusApi, AuthApi, MeApi),
+        (health::StatusApi, AuthApi, MeApi, PhotosApi, MediaApi),
         "Max Photo Gallery API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -138,6 +149,7 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/api", api)
+        .nest("/media", MediaFiles)
         .nest("/", WebClient::new(&config.web_dir))
         .data(state.clone())
         .with(CookieJarManager::new())
@@ -166,8 +178,14 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
 async fn maintain(state: AppState) {
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
+        // The first tick is immediate: a start sweeps what a crash may have left.
         every.tick().await;
         state.rate_limits.forget_idle();
+        match photos::sweep(&state.pool, &state.photos.store).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "swept unreferenced upload files"),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot sweep upload files"),
+        }
         if let Err(error) = auth::delete_old_qr_logins(&state.pool).await {
             tracing::warn!(%error, "cannot delete old QR sign-in requests");
         }

@@ -75,6 +75,18 @@ pub enum ErrorCode {
     QrLoginGone,
     /// The sign-in request was already approved.
     QrLoginAlreadyApproved,
+    /// These image bytes are already in the gallery.
+    DuplicatePhoto,
+    /// The upload is not a JPEG, PNG, GIF or WebP image.
+    UnsupportedImage,
+    /// The image is too large in pixels, sides or frames, or cannot be decoded.
+    InvalidImage,
+    /// The upload exceeds the size limit.
+    FileTooLarge,
+    /// A photo field breaks its rules (length, tag count).
+    InvalidPhoto,
+    /// Only the current owner may do this.
+    NotOwner,
 }
 
 impl ErrorCode {

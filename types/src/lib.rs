@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod photos;
 mod status;
 mod users;
 
@@ -15,5 +16,9 @@ pub use auth::{
     SessionInfo, SignInMethod, TokenResponse,
 };
 pub use error::{ErrorBody, ErrorCode};
+pub use photos::{
+    DuplicatePhoto, Photo, PhotoPage, PhotoSort, PhotoUrls, SearchResults, UpdatePhotoRequest,
+    UserSummary,
+};
 pub use status::{DatabaseState, ServiceStatus};
 pub use users::{Language, Me, UpdateMeRequest};

@@ -8,7 +8,8 @@ use std::{
 
 use gallery::{
     config::{
-        AuthConfig, DatabaseConfig, InitDataClock, RateLimitConfig, ServeConfig, StorageConfig,
+        AuthConfig, DatabaseConfig, InitDataClock, PhotoConfig, RateLimitConfig, ServeConfig,
+        StorageConfig,
     },
     startup::Application,
 };
@@ -129,6 +130,13 @@ pub async fn test_config() -> (ServeConfig, String) {
             login_per_handle_per_minute: 10_000,
             writes_per_minute: 10_000,
             trusted_proxies: Vec::new(),
+        },
+        photos: PhotoConfig {
+            max_upload_mib: 20,
+            max_megapixels: 40,
+            max_side: 10_000,
+            max_frames: 300,
+            decode_concurrency: 2,
         },
     };
     (config, database)

@@ -7,11 +7,13 @@
 mod errors;
 mod health;
 mod helpers;
+mod images;
 mod init_data;
 mod me;
 mod modes;
 mod openapi;
 mod passwords;
+mod photos;
 mod qr_sign_in;
 mod rate_limits;
 mod schema;

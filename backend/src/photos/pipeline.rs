@@ -1,0 +1,324 @@
+//! From uploaded bytes to the files the gallery serves: format detection from the bytes,
+//! pixel-flood checks on the header before any decoding, EXIF orientation applied, every
+//! kind of metadata dropped (each served file is re-encoded from pixels, or for GIF rewritten
+//! without its metadata blocks), a thumbnail, a preview and a blurhash placeholder.
+//!
+//! Synchronous and CPU-bound: call it on a blocking thread.
+
+use std::{
+    fs::File,
+    io::{BufReader, Cursor, Read},
+    path::Path,
+};
+
+use image::{
+    DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder,
+    imageops::FilterType,
+};
+
+/// The long side of a thumbnail (grid cells) and of a preview (the photo page), in pixels.
+pub const THUMBNAIL_SIDE: u32 = 400;
+pub const PREVIEW_SIDE: u32 = 1600;
+
+/// JPEG quality of the re-encoded original and of the derived images.
+const ORIGINAL_QUALITY: u8 = 92;
+const DERIVED_QUALITY: u8 = 82;
+
+/// Decoders may allocate at most this much (an image within the pixel limit needs
+/// 40 MP × 4 bytes = 160 MB decoded, plus working space).
+const MAX_DECODER_ALLOCATION: u64 = 512 * 1024 * 1024;
+
+/// What uploads may be.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub max_pixels: u64,
+    pub max_side: u32,
+    pub max_frames: u32,
+}
+
+/// The image formats the gallery takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Gif,
+    WebP,
+}
+
+impl Format {
+    /// The format from the first bytes of a file (its magic number), never from its name or
+    /// declared type.
+    pub fn sniff(head: &[u8]) -> Option<Format> {
+        if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+            Some(Format::Gif)
+        } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+            Some(Format::WebP)
+        } else {
+            None
+        }
+    }
+
+    /// The name stored in the database and shown in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Gif => "gif",
+            Format::WebP => "webp",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            Format::Jpeg => ImageFormat::Jpeg,
+            Format::Png => ImageFormat::Png,
+            Format::Gif => ImageFormat::Gif,
+            Format::WebP => ImageFormat::WebP,
+        }
+    }
+}
+
+/// Why an upload cannot become a photo.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("the file is not a JPEG, PNG, GIF or WebP image")]
+    Unsupported,
+    #[error("the image is too large: {0}")]
+    TooLarge(String),
+    #[error("the image cannot be decoded: {0}")]
+    Corrupt(String),
+    #[error("cannot read the uploaded file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One file to serve.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    /// `jpg`, `png`, `gif` or `webp`.
+    pub extension: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Everything made from one upload.
+#[derive(Debug)]
+pub struct Processed {
+    pub format: Format,
+    /// Upright dimensions (after EXIF orientation).
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub original: Encoded,
+    pub preview: Encoded,
+    pub thumbnail: Encoded,
+    pub placeholder: String,
+}
+
+/// Processes the upload at `path`, refusing it as early as possible.
+pub fn process(path: &Path, limits: UploadLimits) -> Result<Processed, PipelineError> {
+    let mut head = [0u8; 16];
+    let read = File::open(path)?.read(&mut head)?;
+    let format = Format::sniff(&head[..read]).ok_or(PipelineError::Unsupported)?;
+    if format == Format::Jpeg && !has_end_of_image(path)? {
+        return Err(PipelineError::Corrupt("the JPEG is truncated".into()));
+    }
+
+    // Header only: dimensions (and for GIF, the frame count) before any pixel is decoded.
+    let mut reader =
+        ImageReader::with_format(BufReader::new(File::open(path)?), format.image_format());
+    reader.limits(decoder_limits(limits));
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    check_size(width, height, limits)?;
+    let frames = if format == Format::Gif {
+        let frames = gif_frame_count(path, limits.max_frames)?;
+        if frames > limits.max_frames {
+            return Err(PipelineError::TooLarge(format!(
+                "more than {} frames",
+                limits.max_frames
+            )));
+        }
+        frames
+    } else {
+        1
+    };
+
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width(), image.height());
+
+    let original = match format {
+        // Rewritten block by block: the animation survives, the metadata does not.
+        Format::Gif => Encoded {
+            bytes: super::gif_clean::strip_metadata(&std::fs::read(path)?)
+                .map_err(|error| PipelineError::Corrupt(error.to_string()))?,
+            extension: "gif",
+            width,
+            height,
+        },
+        _ => encode(&image, format, ORIGINAL_QUALITY)?,
+    };
+    let preview = encode(
+        &shrink(&image, PREVIEW_SIDE),
+        derived_format(&image),
+        DERIVED_QUALITY,
+    )?;
+    let thumbnail_image = shrink(&image, THUMBNAIL_SIDE);
+    let thumbnail = encode(&thumbnail_image, derived_format(&image), DERIVED_QUALITY)?;
+    let placeholder = blurhash_of(&thumbnail_image);
+
+    Ok(Processed {
+        format,
+        width,
+        height,
+        frames,
+        original,
+        preview,
+        thumbnail,
+        placeholder,
+    })
+}
+
+/// Whether a JPEG has its end-of-image marker after its image data. The decoder would
+/// quietly paint a truncated file's missing part grey. The segments before the first scan are
+/// skipped by their lengths (an EXIF thumbnail there has an end marker of its own); inside
+/// the compressed data 0xFF is always followed by 0x00 or a restart marker, so `FF D9` after
+/// the scan starts can only be the real end.
+fn has_end_of_image(path: &Path) -> Result<bool, PipelineError> {
+    let bytes = std::fs::read(path)?;
+    let mut at = 2; // past the start-of-image marker
+    while at + 4 <= bytes.len() {
+        if bytes[at] != 0xFF {
+            return Ok(false);
+        }
+        match bytes[at + 1] {
+            0xFF => at += 1, // fill byte
+            0xDA => return Ok(bytes[at..].windows(2).any(|pair| pair == [0xFF, 0xD9])),
+            _ => at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]])),
+        }
+    }
+    Ok(false)
+}
+
+fn decoder_limits(limits: UploadLimits) -> Limits {
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_side);
+    decoder_limits.max_image_height = Some(limits.max_side);
+    decoder_limits.max_alloc = Some(MAX_DECODER_ALLOCATION);
+    decoder_limits
+}
+
+fn check_size(width: u32, height: u32, limits: UploadLimits) -> Result<(), PipelineError> {
+    if width == 0 || height == 0 {
+        return Err(PipelineError::Corrupt("the image has no pixels".into()));
+    }
+    if width > limits.max_side || height > limits.max_side {
+        return Err(PipelineError::TooLarge(format!(
+            "{width}×{height} px; at most {} px a side",
+            limits.max_side
+        )));
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(PipelineError::TooLarge(format!(
+            "{pixels} pixels; at most {}",
+            limits.max_pixels
+        )));
+    }
+    Ok(())
+}
+
+/// Counts a GIF's frames without decompressing their pixels, stopping one past `max`.
+fn gif_frame_count(path: &Path, max: u32) -> Result<u32, PipelineError> {
+    let mut options = gif::DecodeOptions::new();
+    options.skip_frame_decoding(true);
+    let mut decoder = options
+        .read_info(BufReader::new(File::open(path)?))
+        .map_err(|error| PipelineError::Corrupt(error.to_string()))?;
+    let mut frames = 0;
+    while decoder
+        .read_next_frame()
+        .map_err(|error| PipelineError::Corrupt(error.to_string()))?
+        .is_some()
+    {
+        frames += 1;
+        if frames > max {
+            break;
+        }
+    }
+    Ok(frames)
+}
+
+fn corrupt(error: image::ImageError) -> PipelineError {
+    match error {
+        image::ImageError::Limits(limit) => PipelineError::TooLarge(limit.to_string()),
+        image::ImageError::Unsupported(_) => PipelineError::Unsupported,
+        other => PipelineError::Corrupt(other.to_string()),
+    }
+}
+
+/// Scales down so the long side is at most `side`; never scales up.
+fn shrink(image: &DynamicImage, side: u32) -> DynamicImage {
+    if image.width() <= side && image.height() <= side {
+        image.clone()
+    } else {
+        image.resize(side, side, FilterType::CatmullRom)
+    }
+}
+
+/// Derived images: JPEG, unless the image has transparency to keep (then PNG).
+fn derived_format(image: &DynamicImage) -> Format {
+    if image.color().has_alpha() {
+        Format::Png
+    } else {
+        Format::Jpeg
+    }
+}
+
+fn encode(image: &DynamicImage, format: Format, quality: u8) -> Result<Encoded, PipelineError> {
+    let mut bytes = Vec::new();
+    let extension = match format {
+        Format::Jpeg => {
+            let rgb = image.to_rgb8();
+            JpegEncoder::new_with_quality(&mut bytes, quality)
+                .encode_image(&rgb)
+                .map_err(corrupt)?;
+            "jpg"
+        }
+        Format::Png => {
+            image
+                .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+                .map_err(corrupt)?;
+            "png"
+        }
+        Format::WebP => {
+            // The image crate encodes WebP losslessly (and without metadata).
+            image
+                .to_rgba8()
+                .write_to(&mut Cursor::new(&mut bytes), ImageFormat::WebP)
+                .map_err(corrupt)?;
+            "webp"
+        }
+        Format::Gif => unreachable!("GIFs are rewritten, not re-encoded"),
+    };
+    Ok(Encoded {
+        bytes,
+        extension,
+        width: image.width(),
+        height: image.height(),
+    })
+}
+
+/// A blurhash of a small rendition: 4×3 components are enough for a placeholder.
+fn blurhash_of(image: &DynamicImage) -> String {
+    let small = image.thumbnail(32, 32).to_rgba8();
+    blurhash::encode(4, 3, small.width(), small.height(), small.as_raw()).unwrap_or_default()
+}

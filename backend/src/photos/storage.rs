@@ -1,0 +1,157 @@
+//! Content-addressed files under `<data dir>/uploads`: each file is named by the SHA-256 of
+//! its bytes (never by anything a user sent), written to a temporary file, synced, then
+//! renamed into place, so a reader never sees half a file and a crash leaves at most a
+//! temporary file behind.
+
+use std::{
+    fs::{self, File},
+    io::{self, Write},
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+
+use sha2::{Digest, Sha256};
+
+/// Extensions of the files the store keeps.
+const EXTENSIONS: [&str; 4] = ["jpg", "png", "gif", "webp"];
+
+/// Files younger than this are never swept: their upload may not have committed its row yet.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(15 * 60);
+
+/// The uploads directory.
+#[derive(Debug, Clone)]
+pub struct MediaStore {
+    root: PathBuf,
+}
+
+impl MediaStore {
+    /// Opens (and creates) `<data dir>/uploads` and its `tmp/`.
+    pub fn open(data_dir: &Path) -> io::Result<Self> {
+        let root = data_dir.join("uploads");
+        fs::create_dir_all(root.join("tmp"))?;
+        Ok(Self { root })
+    }
+
+    /// Where uploads are staged while they stream in (same file system, so renames work).
+    pub fn temp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// The path of a stored file, if `name` is a valid store name.
+    pub fn path_of(&self, name: &str) -> Option<PathBuf> {
+        let (hash, extension) = name.split_once('.')?;
+        let valid = hash.len() == 64
+            && hash
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+            && EXTENSIONS.contains(&extension);
+        valid.then(|| self.root.join(&hash[..2]).join(name))
+    }
+
+    /// Stores `bytes` and returns their name. Storing the same bytes twice is one file.
+    pub fn put(&self, bytes: &[u8], extension: &str) -> io::Result<String> {
+        let name = format!("{}.{extension}", hex::encode(Sha256::digest(bytes)));
+        let path = self
+            .path_of(&name)
+            .ok_or_else(|| io::Error::other(format!("unsupported extension {extension:?}")))?;
+        if path.exists() {
+            // Touch it, so a sweep racing this upload sees it as fresh.
+            File::options()
+                .append(true)
+                .open(&path)?
+                .set_modified(SystemTime::now())?;
+            return Ok(name);
+        }
+        let directory = path.parent().expect("store paths have a parent");
+        fs::create_dir_all(directory)?;
+        let mut staged = tempfile::NamedTempFile::new_in(self.temp_dir())?;
+        staged.write_all(bytes)?;
+        staged.as_file().sync_all()?;
+        staged.persist(&path).map_err(|error| error.error)?;
+        File::open(directory)?.sync_all()?;
+        Ok(name)
+    }
+
+    /// Deletes the named files; already missing ones are fine.
+    pub fn remove(&self, names: &[String]) {
+        for name in names {
+            if let Some(path) = self.path_of(name)
+                && let Err(error) = fs::remove_file(&path)
+                && error.kind() != io::ErrorKind::NotFound
+            {
+                tracing::warn!(%error, file = %path.display(), "cannot delete a stored file");
+            }
+        }
+    }
+
+    /// Every stored file older than [`SWEEP_GRACE`], and stale staging files.
+    pub fn sweepable(&self) -> io::Result<(Vec<String>, Vec<PathBuf>)> {
+        let old_enough = |entry: &fs::DirEntry| {
+            entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > SWEEP_GRACE)
+        };
+        let mut stored = Vec::new();
+        let mut staging = Vec::new();
+        for shard in fs::read_dir(&self.root)? {
+            let shard = shard?;
+            if shard.file_name() == "tmp" {
+                for entry in fs::read_dir(shard.path())? {
+                    let entry = entry?;
+                    if old_enough(&entry) {
+                        staging.push(entry.path());
+                    }
+                }
+                continue;
+            }
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                let entry = entry?;
+                if let Some(name) = entry.file_name().to_str()
+                    && self.path_of(name).is_some()
+                    && old_enough(&entry)
+                {
+                    stored.push(name.to_owned());
+                }
+            }
+        }
+        Ok((stored, staging))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_content_hashes_and_nothing_else_resolves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(dir.path()).unwrap();
+        let name = store.put(b"pixels", "jpg").unwrap();
+        assert_eq!(
+            name,
+            format!("{}.jpg", hex::encode(Sha256::digest(b"pixels")))
+        );
+        assert_eq!(
+            store.put(b"pixels", "jpg").unwrap(),
+            name,
+            "same bytes, same file"
+        );
+        assert_eq!(fs::read(store.path_of(&name).unwrap()).unwrap(), b"pixels");
+        for bad in [
+            "../etc/passwd",
+            "x.jpg",
+            &format!("{}.exe", &name[..64]),
+            &name.to_uppercase(),
+        ] {
+            assert!(store.path_of(bad).is_none(), "{bad}");
+        }
+        store.remove(std::slice::from_ref(&name));
+        assert!(!store.path_of(&name).unwrap().exists());
+    }
+}
