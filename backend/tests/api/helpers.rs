@@ -36,6 +36,8 @@ pub struct TestApp {
     pub database: String,
     /// The server's web client directory.
     pub web_dir: PathBuf,
+    /// The test's scratch directory (web client, uploads), removed when the test ends.
+    _scratch: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -70,7 +72,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app like [`spawn_app`], with the configuration adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let (mut config, database) = test_config().await;
+    let (mut config, database, scratch) = test_config().await;
     adjust(&mut config);
     let web_dir = config.web_dir.clone();
 
@@ -86,17 +88,22 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
             .unwrap(),
         database,
         web_dir,
+        _scratch: scratch,
     }
 }
 
 /// A test server's configuration, with a fresh database (whose name comes second) and a
-/// fake web client build.
-pub async fn test_config() -> (ServeConfig, String) {
+/// fake web client build in a scratch directory (third: it is removed when dropped).
+pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
     LazyLock::force(&TRACING);
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
     admin_execute(&format!(r#"create database "{database}""#)).await;
 
-    let scratch = std::env::temp_dir().join(format!("gallery-{database}"));
+    let scratch_dir = tempfile::Builder::new()
+        .prefix("gallery-test-")
+        .tempdir()
+        .unwrap();
+    let scratch = scratch_dir.path();
     let web_dir = scratch.join("web");
     write_fake_web_client(&web_dir);
 
@@ -139,7 +146,7 @@ pub async fn test_config() -> (ServeConfig, String) {
             decode_concurrency: 2,
         },
     };
-    (config, database)
+    (config, database, scratch_dir)
 }
 
 /// The scratch cluster's superuser URL, from `GALLERY_TEST_DATABASE_URL`.

@@ -74,7 +74,7 @@ async fn development_sign_in_exists_only_when_enabled() {
 
 #[tokio::test]
 async fn production_refuses_development_sign_in_and_missing_or_weak_secrets() {
-    let (mut config, _database) = test_config().await;
+    let (mut config, _database, _scratch) = test_config().await;
     config.production = true;
     assert!(
         gallery::startup::Application::build(config.clone())
