@@ -9,6 +9,8 @@ use gallery_types::{
     QrLoginRequestInfo, RefreshRequest, ServiceStatus, SessionInfo, TokenResponse, UpdateMeRequest,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
+
+pub mod photos;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Browsers ask for the refresh token as an httpOnly cookie, out of reach of scripts.

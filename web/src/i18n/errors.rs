@@ -19,6 +19,14 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::WeakPassword) => Text::ErrorWeakPassword,
             Some(ErrorCode::WrongPassword) => Text::ErrorWrongPassword,
             Some(ErrorCode::QrLoginGone) => Text::ErrorQrGone,
+            Some(ErrorCode::FileTooLarge | ErrorCode::PayloadTooLarge) => Text::ErrorFileTooLarge,
+            Some(ErrorCode::UnsupportedImage | ErrorCode::UnsupportedMediaType) => {
+                Text::ErrorUnsupportedImage
+            }
+            Some(ErrorCode::InvalidImage) => Text::ErrorInvalidImage,
+            Some(ErrorCode::InvalidPhoto) => Text::ErrorInvalidPhoto,
+            Some(ErrorCode::DuplicatePhoto) => Text::ErrorDuplicatePhoto,
+            Some(ErrorCode::NotOwner) => Text::ErrorNotOwner,
             Some(
                 ErrorCode::InvalidToken
                 | ErrorCode::InvalidRefreshToken

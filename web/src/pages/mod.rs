@@ -2,12 +2,24 @@
 //! then it introduces the section in the reader's language.
 
 mod approve;
+mod collection;
+mod favorites;
+mod gallery;
+mod photo;
+mod search;
 mod settings;
 mod sign_in;
+mod upload;
 
 pub use approve::Approve;
+pub use collection::Collection;
+pub use favorites::Favorites;
+pub use gallery::Gallery;
+pub use photo::PhotoPage as Photo;
+pub use search::Search;
 pub use settings::Settings;
 pub use sign_in::SignIn;
+pub use upload::Upload;
 
 use yew::{Html, Properties, function_component, html};
 use yew_router::prelude::Link;
@@ -37,39 +49,14 @@ fn section(props: &SectionProps) -> Html {
     }
 }
 
-#[function_component(Gallery)]
-pub fn gallery() -> Html {
-    html! { <Section name="gallery" title={Text::GalleryTitle} lead={Text::GalleryLead} /> }
-}
-
 #[derive(Debug, PartialEq, Properties)]
 pub struct ObjectProps {
     pub id: String,
 }
 
-#[function_component(Photo)]
-pub fn photo(_props: &ObjectProps) -> Html {
-    html! { <Section name="photo" title={Text::PhotoTitle} lead={Text::PhotoLead} /> }
-}
-
 #[function_component(Provenance)]
 pub fn provenance(_props: &ObjectProps) -> Html {
     html! { <Section name="provenance" title={Text::ProvenanceTitle} lead={Text::ProvenanceLead} /> }
-}
-
-#[function_component(Upload)]
-pub fn upload() -> Html {
-    html! { <Section name="upload" title={Text::UploadTitle} lead={Text::UploadLead} /> }
-}
-
-#[function_component(Collection)]
-pub fn collection() -> Html {
-    html! { <Section name="collection" title={Text::CollectionTitle} lead={Text::CollectionLead} /> }
-}
-
-#[function_component(Favorites)]
-pub fn favorites() -> Html {
-    html! { <Section name="favorites" title={Text::FavoritesTitle} lead={Text::FavoritesLead} /> }
 }
 
 #[function_component(Trades)]
@@ -90,11 +77,6 @@ pub fn profile(_props: &ProfileProps) -> Html {
 #[function_component(ProfileRequests)]
 pub fn profile_requests() -> Html {
     html! { <Section name="requests" title={Text::RequestsTitle} lead={Text::RequestsLead} /> }
-}
-
-#[function_component(Search)]
-pub fn search() -> Html {
-    html! { <Section name="search" title={Text::SearchTitle} lead={Text::SearchLead} /> }
 }
 
 #[function_component(Scanner)]

@@ -1,0 +1,226 @@
+//! One photo: the image, its creator and owner, favorites, and for the owner, editing and
+//! deleting.
+
+use gallery_types::{Photo, UpdatePhotoRequest};
+use web_sys::HtmlInputElement;
+use yew::{
+    Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
+    use_effect_with, use_state,
+};
+use yew_router::hooks::use_navigator;
+
+use crate::{
+    api::{ApiFailure, photos},
+    components::{PageIntro, Placeholder},
+    i18n::{Text, failure_text, use_i18n},
+    route::Route,
+    session::use_session,
+};
+
+#[derive(Debug, PartialEq, Properties)]
+pub struct PhotoProps {
+    pub id: String,
+}
+
+#[function_component(PhotoPage)]
+pub fn photo_page(props: &PhotoProps) -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    let navigator = use_navigator();
+    let photo = use_state(|| None::<Result<Photo, ApiFailure>>);
+    let error = use_state(|| None::<Text>);
+    let token = session
+        .session
+        .signed_in()
+        .map(|signed_in| signed_in.access_token.clone());
+    let viewer = session
+        .session
+        .signed_in()
+        .map(|signed_in| signed_in.user.id);
+    let id: Option<i64> = props.id.parse().ok();
+
+    {
+        let (photo, token) = (photo.clone(), token.clone());
+        use_effect_with((id, token.is_some()), move |(id, _)| {
+            let id = *id;
+            wasm_bindgen_futures::spawn_local(async move {
+                photo.set(Some(match id {
+                    Some(id) => photos::photo(id, token.as_deref()).await,
+                    None => Err(ApiFailure::Status {
+                        status: 404,
+                        body: None,
+                    }),
+                }));
+            });
+        });
+    }
+
+    let body = match &*photo {
+        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Some(Err(failure)) if failure.status() == Some(404) => {
+            html! { <div class="card">{ i18n.t(Text::PhotoNotFound) }</div> }
+        }
+        Some(Err(failure)) => {
+            html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
+        }
+        Some(Ok(current)) => {
+            let is_owner = viewer == Some(current.owner.id);
+            let on_favorite = {
+                let (photo, error, token, current) =
+                    (photo.clone(), error.clone(), token.clone(), current.clone());
+                move |_| {
+                    let Some(token) = token.clone() else {
+                        error.set(Some(Text::SignInToSee));
+                        return;
+                    };
+                    let (photo, error, current) = (photo.clone(), error.clone(), current.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match photos::set_favorite(&token, current.id, !current.favorited).await {
+                            Ok(updated) => photo.set(Some(Ok(updated))),
+                            Err(failure) => error.set(Some(failure_text(&failure))),
+                        }
+                    });
+                }
+            };
+            let on_delete = {
+                let (error, token, navigator, id) =
+                    (error.clone(), token.clone(), navigator.clone(), current.id);
+                move |_| {
+                    let confirmed = web_sys::window()
+                        .and_then(|window| {
+                            window
+                                .confirm_with_message("Delete this photo? / Удалить фотографию?")
+                                .ok()
+                        })
+                        .unwrap_or(false);
+                    let (Some(token), true) = (token.clone(), confirmed) else {
+                        return;
+                    };
+                    let (error, navigator) = (error.clone(), navigator.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match photos::delete(&token, id).await {
+                            Ok(()) => {
+                                if let Some(navigator) = navigator {
+                                    navigator.push(&Route::Collection);
+                                }
+                            }
+                            Err(failure) => error.set(Some(failure_text(&failure))),
+                        }
+                    });
+                }
+            };
+            html! {
+                <article class="photo-detail" data-testid="photo-detail">
+                    <div class="viewer" style={format!("aspect-ratio: {} / {}", current.width, current.height)}>
+                        <Placeholder hash={current.placeholder.clone()} />
+                        <img src={current.urls.preview.clone()} alt={current.title.clone()} />
+                    </div>
+                    <div class="card">
+                        <h2 data-testid="photo-title">{ if current.title.is_empty() { "—".to_owned() } else { current.title.clone() } }</h2>
+                        if !current.description.is_empty() {
+                            <p>{ &current.description }</p>
+                        }
+                        if !current.tags.is_empty() {
+                            <p class="tags">{ for current.tags.iter().map(|tag| html! { <span class="badge">{ format!("#{tag}") }</span> }) }</p>
+                        }
+                        <dl class="facts">
+                            <dt>{ i18n.t(Text::Creator) }</dt><dd>{ &current.creator.display_name }</dd>
+                            <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="photo-owner">{ &current.owner.display_name }</dd>
+                            <dt>{ i18n.t(Text::Size) }</dt><dd>{ format!("{} × {} · {}", current.width, current.height, current.format.to_uppercase()) }</dd>
+                        </dl>
+                        <div class="actions">
+                            <button type="button" class={if current.favorited { "primary" } else { "" }} aria-pressed={current.favorited.to_string()} onclick={on_favorite} data-testid="favorite">
+                                { format!("♥ {}", current.favorite_count) }
+                            </button>
+                            <a href={current.urls.original.clone()} target="_blank" rel="noopener">{ i18n.t(Text::OpenOriginal) }</a>
+                            if is_owner {
+                                <button type="button" onclick={on_delete} data-testid="delete-photo">{ i18n.t(Text::Delete) }</button>
+                            }
+                        </div>
+                        if let Some(text) = *error {
+                            <p class="error" role="alert">{ i18n.t(text) }</p>
+                        }
+                    </div>
+                    if is_owner {
+                        <EditForm photo={current.clone()} on_saved={
+                            let photo = photo.clone();
+                            yew::Callback::from(move |updated: Photo| photo.set(Some(Ok(updated))))
+                        } />
+                    }
+                </article>
+            }
+        }
+    };
+    html! {
+        <section class="page" data-page="photo">
+            <PageIntro title={Text::PhotoTitle} lead={Text::PhotoLead} />
+            { body }
+        </section>
+    }
+}
+
+#[derive(Debug, PartialEq, Properties)]
+struct EditFormProps {
+    photo: Photo,
+    on_saved: yew::Callback<Photo>,
+}
+
+/// Title, description and tags, for the owner.
+#[function_component(EditForm)]
+fn edit_form(props: &EditFormProps) -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    let title = use_state(|| props.photo.title.clone());
+    let description = use_state(|| props.photo.description.clone());
+    let tags = use_state(|| props.photo.tags.join(", "));
+    let error = use_state(|| None::<Text>);
+    let onsubmit = {
+        let token = session
+            .session
+            .signed_in()
+            .map(|signed_in| signed_in.access_token.clone());
+        let change = UpdatePhotoRequest {
+            title: Some((*title).clone()),
+            description: Some((*description).clone()),
+            tags: Some(
+                tags.split(',')
+                    .map(|tag| tag.trim().to_owned())
+                    .filter(|tag| !tag.is_empty())
+                    .collect(),
+            ),
+        };
+        let (error, on_saved, id) = (error.clone(), props.on_saved.clone(), props.photo.id);
+        move |event: SubmitEvent| {
+            event.prevent_default();
+            let Some(token) = token.clone() else { return };
+            let (change, error, on_saved) = (change.clone(), error.clone(), on_saved.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match photos::update(&token, id, &change).await {
+                    Ok(updated) => {
+                        error.set(None);
+                        on_saved.emit(updated);
+                    }
+                    Err(failure) => error.set(Some(failure_text(&failure))),
+                }
+            });
+        }
+    };
+    let input = |state: &yew::UseStateHandle<String>| {
+        let state = state.clone();
+        move |event: InputEvent| {
+            state.set(event.target_unchecked_into::<HtmlInputElement>().value())
+        }
+    };
+    html! {
+        <form class="card form" {onsubmit} data-testid="edit-photo">
+            <h2>{ i18n.t(Text::EditPhoto) }</h2>
+            <label>{ i18n.t(Text::PhotoTitleField) }<input name="title" maxlength="200" value={(*title).clone()} oninput={input(&title)} /></label>
+            <label>{ i18n.t(Text::PhotoDescriptionField) }<input name="description" maxlength="2000" value={(*description).clone()} oninput={input(&description)} /></label>
+            <label>{ i18n.t(Text::PhotoTagsField) }<input name="tags" value={(*tags).clone()} oninput={input(&tags)} /></label>
+            if let Some(text) = *error {
+                <p class="error" role="alert">{ i18n.t(text) }</p>
+            }
+            <button type="submit" class="primary">{ i18n.t(Text::Save) }</button>
+        </form>
+    }
+}

@@ -1,0 +1,113 @@
+// Photos as a person uses them: upload with a visible progress bar, see it in the gallery,
+// favorite it, find it by search, and delete it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { baseUrl, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// A noisy PNG (noise compresses badly, so the upload takes long enough to watch).
+async function makePng(page, size) {
+  const dataUrl = await page.evaluate((size) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = size;
+    canvas.height = size;
+    const context = canvas.getContext('2d');
+    const pixels = context.createImageData(size, size);
+    for (let i = 0; i < pixels.data.length; i += 1) pixels.data[i] = (i * 7919 + (i >> 3) * 104729) % 256;
+    for (let i = 3; i < pixels.data.length; i += 4) pixels.data[i] = 255;
+    context.putImageData(pixels, 0, 0);
+    return canvas.toDataURL('image/png');
+  }, size);
+  return Buffer.from(dataUrl.split(',')[1], 'base64');
+}
+
+test('a photo goes up with a progress bar and can be found, favorited and deleted', async () => {
+  const maxInitData = signInitData({ userId: 92001, firstName: 'Mira', username: 'mira_shots' });
+  const { context, page, problems } = await openPage(browser, { width: 390, height: 844, maxInitData });
+  await page.goto(new URL('/upload', baseUrl).href);
+  await page.locator('[data-testid="upload-form"]').waitFor();
+
+  const png = await makePng(page, 700);
+  await page.locator('input[type="file"]').setInputFiles({ name: 'sunset.png', mimeType: 'image/png', buffer: png });
+  await page.locator('.upload-preview').waitFor();
+  await page.locator('input[name="title"]').fill('Sunset over the bay');
+  await page.locator('input[name="tags"]').fill('sea, evening');
+
+  // A slow uplink, so that the progress bar has something to show.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 400 * 1024,
+  });
+  // Record every value the progress bar shows.
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      const bar = document.querySelector('[data-testid="upload-progress"]');
+      if (bar) window.__progress.push(Number(bar.value));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.locator('[data-testid="upload-progress"]').waitFor();
+  await screenshot(page, 'phone-upload-progress');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+  });
+
+  // The photo's page follows.
+  await page.locator('[data-testid="photo-title"]', { hasText: 'Sunset over the bay' }).waitFor();
+  const seen = await page.evaluate(() => window.__progress);
+  assert.ok(seen.length > 0 && seen.every((value) => value >= 0 && value <= 100), `progress values ${seen}`);
+  assert.match(new URL(page.url()).pathname, /^\/photos\/\d+$/);
+  assert.equal(await page.locator('[data-testid="photo-owner"]').innerText(), 'Mira');
+
+  await page.locator('[data-testid="favorite"]').click();
+  await page.locator('[data-testid="favorite"][aria-pressed="true"]', { hasText: '♥ 1' }).waitFor();
+
+  // The gallery shows it, thumbnail loaded.
+  await page.goto(baseUrl);
+  const card = page.locator('[data-testid="photo-grid"] .photo-card', { hasText: 'Sunset over the bay' });
+  await card.waitFor();
+  await card.locator('img.loaded').waitFor();
+  await screenshot(page, 'phone-gallery');
+
+  await page.goto(new URL('/search', baseUrl).href);
+  await page.locator('input[name="q"]').fill('sunsets');
+  await page.locator('[data-testid="photo-results"] .photo-card', { hasText: 'Sunset over the bay' }).waitFor();
+
+  await page.goto(new URL('/favorites', baseUrl).href);
+  await page.locator('[data-page="favorites"] .photo-card', { hasText: 'Sunset over the bay' }).waitFor();
+
+  // Deleting it (after confirming) leaves the collection empty.
+  await card.page().goto(new URL('/collection', baseUrl).href);
+  await page.locator('[data-page="collection"] .photo-card').first().click();
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.locator('[data-testid="delete-photo"]').click();
+  await page.locator('[data-testid="empty-feed"]').waitFor();
+
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a file that is not an image gets a clear error', async () => {
+  const maxInitData = signInitData({ userId: 92002, firstName: 'Ivan' });
+  const { context, page, problems } = await openPage(browser, { maxInitData });
+  await page.goto(new URL('/upload', baseUrl).href);
+  await page.locator('[data-testid="upload-form"]').waitFor();
+  await page.locator('input[type="file"]').setInputFiles({
+    name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are not pixels'),
+  });
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.locator('[data-testid="upload-error"]', { hasText: 'JPEG, PNG, GIF and WebP' }).waitFor();
+  // The refused upload is the only complaint: the browser logs the 415 itself.
+  assert.ok(problems.every((problem) => problem.includes('415')), problems.join('\n'));
+  await context.close();
+});
