@@ -46,6 +46,7 @@ impl StatusApi {
         Json(ServiceStatus {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             database: db::ping(&state.pool).await,
+            max_upload_bytes: state.photos.max_upload_bytes,
         })
     }
 }

@@ -100,7 +100,8 @@ pub struct DuplicatePhoto {
     /// Always `duplicate_photo`.
     pub code: ErrorCode,
     pub message: String,
-    pub photo: Photo,
+    /// The photo already minted from these bytes; null when its owner keeps it private.
+    pub photo: Option<Photo>,
 }
 
 /// `GET /api/search`.

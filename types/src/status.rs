@@ -10,6 +10,8 @@ pub struct ServiceStatus {
     pub version: String,
     /// Whether the database answered a query just now.
     pub database: DatabaseState,
+    /// The largest photo upload accepted, in bytes (clients check before sending).
+    pub max_upload_bytes: u64,
 }
 
 /// Whether the database answered.

@@ -48,6 +48,8 @@ const DEFAULT_PAGE: i64 = 30;
 const MAX_PAGE: i64 = 100;
 /// Most results of each kind a search returns.
 const SEARCH_LIMIT: i64 = 30;
+/// An upload waits at most this long for a decoder before the server says it is busy.
+const DECODE_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What the photo routes share.
 pub struct PhotosState {
@@ -55,7 +57,7 @@ pub struct PhotosState {
     pub limits: UploadLimits,
     pub max_upload_bytes: u64,
     /// Decoding takes a core and up to hundreds of megabytes: a few at a time.
-    pub decoders: Semaphore,
+    pub decoders: Arc<Semaphore>,
 }
 
 impl PhotosState {
@@ -68,7 +70,7 @@ impl PhotosState {
                 max_frames: config.max_frames,
             },
             max_upload_bytes: config.max_upload_mib * 1024 * 1024,
-            decoders: Semaphore::new(config.decode_concurrency.max(1)),
+            decoders: Arc::new(Semaphore::new(config.decode_concurrency.max(1))),
         })
     }
 
@@ -439,11 +441,13 @@ impl PhotosApi {
             update photos set title = coalesce($2, title), description = coalesce($3, description),
                               tags = coalesce($4, tags), updated_at = now()
             where id = $1 and deleted_at is null
+              and exists (select 1 from art_objects o where o.photo_id = photos.id and o.owner_id = $5)
             "#,
             id.0,
             title,
             description,
             tags.as_deref(),
+            auth.0.user.id,
         )
         .execute(&state.pool)
         .await
@@ -649,6 +653,11 @@ async fn search(
     viewer: Option<i64>,
     query: &str,
 ) -> Result<SearchResults, ApiError> {
+    // `%` and `_` are literal characters in a search, not wildcards.
+    let literal = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     if query.is_empty() {
         return Ok(SearchResults {
             photos: Vec::new(),
@@ -688,12 +697,13 @@ async fn search(
         r#"
         select id, handle, display_name from users
         where display_name % $1 or handle % $1
-           or display_name ilike '%' || $1 || '%' or handle ilike '%' || $1 || '%'
+           or display_name ilike '%' || $3 || '%' or handle ilike '%' || $3 || '%'
         order by greatest(similarity(display_name, $1), similarity(coalesce(handle, ''), $1)) desc, id
         limit $2
         "#,
         query,
         SEARCH_LIMIT,
+        literal,
     )
     .fetch_all(pool)
     .await?;
@@ -783,33 +793,47 @@ async fn upload_photo(
         return Ok(duplicate(existing));
     }
 
-    let processed = {
-        let _permit = photos
-            .decoders
-            .acquire()
-            .await
-            .map_err(anyhow::Error::from)?;
-        let path = form.file.file.path().to_owned();
-        let limits = photos.limits;
-        let outcome = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(|| pipeline::process(&path, limits))
-        })
+    let permit = tokio::time::timeout(DECODE_QUEUE_WAIT, photos.decoders.clone().acquire_owned())
         .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                "too many uploads are being processed; try again shortly",
+            )
+        })?
         .map_err(anyhow::Error::from)?;
-        match outcome {
-            Ok(result) => result.map_err(pipeline_error)?,
-            Err(_) => {
-                tracing::error!("the image pipeline panicked on an upload");
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::InvalidImage,
-                    "the image cannot be decoded",
-                ));
-            }
+    let path = form.file.file.path().to_owned();
+    let limits = photos.limits;
+    // The permit lives as long as the decoding does, even if the client goes away meanwhile.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        std::panic::catch_unwind(|| pipeline::process(&path, limits))
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let processed = match outcome {
+        Ok(result) => result.map_err(pipeline_error)?,
+        Err(_) => {
+            tracing::error!("the image pipeline panicked on an upload");
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidImage,
+                "the image cannot be decoded",
+            ));
         }
     };
-    let files = store_files(&photos.store, &processed).await?;
-    match record_photo(&state.pool, user_id, &form, &processed, &files).await {
+    let files = StoredFiles::of(&processed);
+    match record_photo(
+        &state.pool,
+        &photos.store,
+        user_id,
+        &form,
+        &processed,
+        &files,
+    )
+    .await
+    {
         Ok(photo_id) => {
             let photo = photo_by_id(&state.pool, photo_id, Some(user_id))
                 .await?
@@ -818,14 +842,10 @@ async fn upload_photo(
         }
         Err(error) => {
             remove_unreferenced(&state.pool, &photos.store, &files).await;
-            if let ApiError {
-                status: StatusCode::CONFLICT,
-                ..
-            } = error
-                && let Some(existing) =
-                    existing_photo(&state.pool, &form.file.sha256, user_id).await?
-            {
-                return Ok(duplicate(existing));
+            if error.status == StatusCode::CONFLICT {
+                // Someone minted the same bytes while this upload was being processed.
+                let existing = existing_photo(&state.pool, &form.file.sha256, user_id).await?;
+                return Ok(duplicate(existing.flatten()));
             }
             Err(error)
         }
@@ -840,6 +860,18 @@ struct StoredFiles {
 }
 
 impl StoredFiles {
+    /// The names `processed`'s files get in the store.
+    fn of(processed: &Processed) -> Self {
+        Self {
+            original: MediaStore::name_of(&processed.original.bytes, processed.original.extension),
+            preview: MediaStore::name_of(&processed.preview.bytes, processed.preview.extension),
+            thumbnail: MediaStore::name_of(
+                &processed.thumbnail.bytes,
+                processed.thumbnail.extension,
+            ),
+        }
+    }
+
     fn names(&self) -> Vec<String> {
         vec![
             self.original.clone(),
@@ -849,6 +881,7 @@ impl StoredFiles {
     }
 }
 
+/// Writes (or refreshes) `processed`'s files in the store.
 async fn store_files(store: &MediaStore, processed: &Processed) -> Result<StoredFiles, ApiError> {
     let store = store.clone();
     let (original, preview, thumbnail) = (
@@ -869,15 +902,33 @@ async fn store_files(store: &MediaStore, processed: &Processed) -> Result<Stored
     Ok(stored)
 }
 
-/// Records the photo, its art object and the mint in one transaction.
+/// Stores the files, then records the photo, its art object and the mint in one transaction.
+///
+/// Files are shared (identical bytes are one file), so storing and removing take a lock per
+/// file name: this transaction holds shared locks from before it writes the files until its
+/// rows reference them, and a removal takes the exclusive lock to check references and
+/// delete. A removal can therefore never take a file from under a photo being recorded.
 async fn record_photo(
     pool: &PgPool,
+    store: &MediaStore,
     user_id: i64,
     form: &PhotoUploadForm,
     processed: &Processed,
     files: &StoredFiles,
 ) -> Result<i64, ApiError> {
     let mut transaction = pool.begin().await?;
+    let mut names = files.names();
+    names.sort();
+    sqlx::query!(
+        r#"
+        select true as "locked!"
+        from unnest($1::text[]) as name, pg_advisory_xact_lock_shared(hashtextextended(name, 0))
+        "#,
+        &names
+    )
+    .fetch_all(&mut *transaction)
+    .await?;
+    store_files(store, processed).await?;
     let inserted = sqlx::query_scalar!(
         r#"
         insert into photos (creator_id, content_sha256, original_file, preview_file, thumbnail_file,
@@ -933,11 +984,13 @@ async fn record_photo(
     Ok(photo_id)
 }
 
+/// Whether these bytes are already minted, and if so the photo as `viewer` may see it
+/// (`Some(None)` when its owner keeps it private).
 async fn existing_photo(
     pool: &PgPool,
     sha256: &[u8; 32],
     viewer: i64,
-) -> Result<Option<Photo>, ApiError> {
+) -> Result<Option<Option<Photo>>, ApiError> {
     let id = sqlx::query_scalar!(
         "select id from photos where content_sha256 = $1 and deleted_at is null",
         &sha256[..]
@@ -945,13 +998,12 @@ async fn existing_photo(
     .fetch_optional(pool)
     .await?;
     match id {
-        // A private owner's photo still answers 409, shown as the viewer may see it.
-        Some(id) => Ok(photo_by_id(pool, id, Some(viewer)).await?.or(None)),
+        Some(id) => Ok(Some(photo_by_id(pool, id, Some(viewer)).await?)),
         None => Ok(None),
     }
 }
 
-fn duplicate(photo: Photo) -> UploadResponse {
+fn duplicate(photo: Option<Photo>) -> UploadResponse {
     UploadResponse::Duplicate(Json(Box::new(DuplicatePhoto {
         code: ErrorCode::DuplicatePhoto,
         message: "these bytes are already in the gallery".into(),
@@ -1021,22 +1073,45 @@ fn files_from(names: Vec<String>) -> StoredFiles {
     }
 }
 
-/// Deletes those of `files` that no photo references (another photo may share a derived
-/// file, e.g. identical thumbnails of different uploads).
+/// Deletes those of `files` that no photo references (another photo may share a file, e.g.
+/// identical thumbnails of different uploads).
 async fn remove_unreferenced(pool: &PgPool, store: &MediaStore, files: &StoredFiles) {
-    let names = files.names();
-    match referenced(pool, &names).await {
-        Ok(referenced) => {
-            let unreferenced: Vec<String> = names
-                .into_iter()
-                .filter(|name| !name.is_empty() && !referenced.contains(name))
-                .collect();
-            store.remove(&unreferenced);
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot check file references; the sweep will remove them")
+    for name in files.names().iter().filter(|name| !name.is_empty()) {
+        if let Err(error) = remove_if_unreferenced(pool, store, name).await {
+            tracing::warn!(%error, file = %name, "cannot check a file's references; the sweep will retry");
         }
     }
+}
+
+/// Deletes the stored file `name` if no photo references it, under the file's exclusive lock
+/// (see [`record_photo`]). Returns whether it was deleted.
+async fn remove_if_unreferenced(
+    pool: &PgPool,
+    store: &MediaStore,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query!(
+        r#"select true as "locked!" from pg_advisory_xact_lock(hashtextextended($1, 0))"#,
+        name
+    )
+    .fetch_one(&mut *transaction)
+    .await?;
+    let referenced = sqlx::query_scalar!(
+        r#"
+        select exists (
+            select 1 from photos where original_file = $1 or preview_file = $1 or thumbnail_file = $1
+        ) as "referenced!"
+        "#,
+        name
+    )
+    .fetch_one(&mut *transaction)
+    .await?;
+    if !referenced {
+        store.remove(&[name.to_owned()]);
+    }
+    transaction.commit().await?;
+    Ok(!referenced)
 }
 
 /// Which of `names` some photo references.
@@ -1061,15 +1136,19 @@ pub async fn sweep(pool: &PgPool, store: &MediaStore) -> anyhow::Result<usize> {
     let (stored, staging) =
         tokio::task::spawn_blocking(move || store_for_listing.sweepable()).await??;
     let referenced = referenced(pool, &stored).await?;
-    let orphans: Vec<String> = stored
-        .into_iter()
-        .filter(|name| !referenced.contains(name))
-        .collect();
-    store.remove(&orphans);
-    for path in &staging {
-        let _ = std::fs::remove_file(path);
+    let mut removed = 0;
+    for name in stored.iter().filter(|name| !referenced.contains(name)) {
+        // Checked again under the file's lock: an upload may have claimed it meanwhile.
+        if remove_if_unreferenced(pool, store, name).await? {
+            removed += 1;
+        }
     }
-    Ok(orphans.len() + staging.len())
+    for path in &staging {
+        if std::fs::remove_file(path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn pipeline_error(error: PipelineError) -> ApiError {

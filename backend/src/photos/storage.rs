@@ -48,9 +48,14 @@ impl MediaStore {
         valid.then(|| self.root.join(&hash[..2]).join(name))
     }
 
+    /// The name `bytes` are stored under.
+    pub fn name_of(bytes: &[u8], extension: &str) -> String {
+        format!("{}.{extension}", hex::encode(Sha256::digest(bytes)))
+    }
+
     /// Stores `bytes` and returns their name. Storing the same bytes twice is one file.
     pub fn put(&self, bytes: &[u8], extension: &str) -> io::Result<String> {
-        let name = format!("{}.{extension}", hex::encode(Sha256::digest(bytes)));
+        let name = Self::name_of(bytes, extension);
         let path = self
             .path_of(&name)
             .ok_or_else(|| io::Error::other(format!("unsupported extension {extension:?}")))?;

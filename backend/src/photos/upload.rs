@@ -125,6 +125,14 @@ impl ParsePayload for PhotoUploadForm {
         let (mut file, mut title, mut description, mut tags) = (None, None, None, None);
         while let Some(field) = multipart.next_field().await? {
             match field.name() {
+                Some("file") if file.is_some() => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadRequest,
+                        "one `file` per upload",
+                    )
+                    .into());
+                }
                 Some("file") => {
                     file = Some(
                         stage(
@@ -138,8 +146,22 @@ impl ParsePayload for PhotoUploadForm {
                 Some("title") => title = Some(text(field).await?),
                 Some("description") => description = Some(text(field).await?),
                 Some("tags") => tags = Some(text(field).await?),
-                // Unknown fields are read past, not stored.
-                _ => drain(field).await?,
+                Some(other) => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadRequest,
+                        format!("unknown form field `{other}`; the form takes file, title, description and tags"),
+                    )
+                    .into());
+                }
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadRequest,
+                        "a form field without a name",
+                    )
+                    .into());
+                }
             }
         }
         let file = file.ok_or_else(|| {
@@ -217,20 +239,6 @@ async fn text(field: Field) -> poem::Result<String> {
         return Err(invalid("a text field is too long").into());
     }
     String::from_utf8(bytes).map_err(|_| invalid("a text field is not UTF-8").into())
-}
-
-async fn drain(field: Field) -> poem::Result<()> {
-    tokio::io::copy(&mut field.into_async_read(), &mut tokio::io::sink())
-        .await
-        .map(|_| ())
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                error.to_string(),
-            )
-            .into()
-        })
 }
 
 fn invalid(message: &str) -> ApiError {

@@ -55,4 +55,5 @@ async fn status_reports_the_version_and_the_database() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(body["database"], "ok");
+    assert_eq!(body["max_upload_bytes"], 20 * 1024 * 1024);
 }

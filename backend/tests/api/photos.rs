@@ -65,6 +65,10 @@ async fn leftovers(app: &TestApp) -> (i64, usize) {
     .await
     .unwrap();
     let uploads = app.web_dir.parent().unwrap().join("data/uploads");
+    assert!(
+        uploads.join("tmp").is_dir(),
+        "the uploads directory is where the test looks"
+    );
     let files = walk(&uploads);
     (rows, files)
 }
@@ -287,6 +291,73 @@ async fn the_same_bytes_twice_answer_409_with_the_existing_photo() {
     assert_eq!(body["code"], "duplicate_photo");
     assert_eq!(body["photo"]["id"], first["id"]);
     assert_eq!(body["photo"]["owner"]["id"], ann.user_id());
+
+    // An owner who keeps their profile private is not given away by the answer.
+    let private = app
+        .client
+        .patch(app.url("/api/me"))
+        .bearer_auth(&ann.access_token)
+        .json(&json!({ "is_private": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status(), 200);
+    let again = upload_as(
+        &app,
+        &bob,
+        images::jpeg(&images::two_tone(64, 64, 5)),
+        "copy.jpg",
+        "image/jpeg",
+        "Copy",
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["code"], "duplicate_photo");
+    assert!(body["photo"].is_null());
+}
+
+#[tokio::test]
+async fn a_form_with_unknown_fields_or_two_files_is_refused() {
+    let app = spawn_app().await;
+    let user = app.sign_in(8017, "Ann", None).await;
+    let image = || {
+        Part::bytes(images::jpeg(&images::two_tone(16, 16, 950)))
+            .file_name("a.jpg")
+            .mime_str("image/jpeg")
+            .unwrap()
+    };
+    for (name, form) in [
+        (
+            "unknown field",
+            Form::new().part("file", image()).text("owner_id", "1"),
+        ),
+        (
+            "two files",
+            Form::new().part("file", image()).part("file", image()),
+        ),
+        ("no file", Form::new().text("title", "nothing")),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/photos"))
+            .bearer_auth(&user.access_token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_json_error(response, 400, "bad_request").await;
+        assert_eq!(leftovers(&app).await, (0, 0), "{name}");
+    }
+    let not_multipart = app
+        .client
+        .post(app.url("/api/photos"))
+        .bearer_auth(&user.access_token)
+        .json(&json!({ "file": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_json_error(not_multipart, 415, "unsupported_media_type").await;
 }
 
 #[tokio::test]

@@ -116,8 +116,8 @@ pub async fn search(query: &str, token: Option<&str>) -> Result<SearchResults, A
 #[derive(Debug, Clone, PartialEq)]
 pub enum Uploaded {
     Created(Box<Photo>),
-    /// These bytes were already in the gallery.
-    Duplicate(Box<Photo>),
+    /// These bytes were already in the gallery (as this photo, unless its owner hides it).
+    Duplicate(Option<Box<Photo>>),
 }
 
 /// `POST /api/photos`, reporting the share of bytes sent (0.0 to 1.0) to `progress`.
@@ -165,7 +165,7 @@ pub async fn upload(
             .map(|photo| Uploaded::Created(Box::new(photo)))
             .map_err(|_| ApiFailure::Decode),
         409 => serde_json::from_str::<DuplicatePhoto>(&text)
-            .map(|duplicate| Uploaded::Duplicate(Box::new(duplicate.photo)))
+            .map(|duplicate| Uploaded::Duplicate(duplicate.photo.map(Box::new)))
             .map_err(|_| ApiFailure::Decode),
         _ => Err(ApiFailure::Status {
             status,

@@ -20,9 +20,11 @@ use crate::{
     session::use_session,
 };
 
-/// Where paging stands; kept outside rendering so the observer always sees the latest.
+/// Where paging stands; kept outside rendering so callbacks always see the latest.
 #[derive(Debug, Default)]
 struct Paging {
+    /// Bumped when the query changes: answers to an older query are dropped.
+    generation: u64,
     next_cursor: Option<String>,
     loading: bool,
     finished: bool,
@@ -62,14 +64,14 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
             token.clone(),
         );
         Callback::from(move |()| {
-            {
+            let (cursor, generation) = {
                 let mut paging = paging.borrow_mut();
                 if paging.loading || paging.finished {
                     return;
                 }
                 paging.loading = true;
-            }
-            let cursor = paging.borrow().next_cursor.clone();
+                (paging.next_cursor.clone(), paging.generation)
+            };
             let (items, error, finished, paging, loaded, query, token) = (
                 items.clone(),
                 error.clone(),
@@ -82,13 +84,22 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let page = photos::feed(&query, cursor.as_deref(), token.as_deref()).await;
                 let mut state = paging.borrow_mut();
+                if state.generation != generation {
+                    return;
+                }
                 state.loading = false;
                 match page {
                     Ok(page) => {
                         state.finished = page.next_cursor.is_none();
                         state.next_cursor = page.next_cursor;
-                        loaded.borrow_mut().extend(page.items);
-                        items.set(loaded.borrow().clone());
+                        let mut list = loaded.borrow_mut();
+                        // A popular feed can shift while paging: never show a photo twice.
+                        for photo in page.items {
+                            if !list.iter().any(|seen| seen.id == photo.id) {
+                                list.push(photo);
+                            }
+                        }
+                        items.set(list.clone());
                         finished.set(state.finished);
                         error.set(None);
                     }
@@ -108,7 +119,11 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
             load_more.clone(),
         );
         use_effect_with((props.query.clone(), token.is_some()), move |_| {
-            *paging.borrow_mut() = Paging::default();
+            let generation = paging.borrow().generation + 1;
+            *paging.borrow_mut() = Paging {
+                generation,
+                ..Paging::default()
+            };
             loaded.borrow_mut().clear();
             items.set(Vec::new());
             finished.set(false);
@@ -116,33 +131,37 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
         });
     }
 
-    // The end of the grid coming into view asks for the next page.
+    // The end of the grid coming into view asks for the next page. Observed anew with every
+    // page and query, so the callback is current and a still-visible end asks again.
     {
         let (sentinel, load_more) = (sentinel.clone(), load_more.clone());
-        use_effect_with((), move |_| {
-            let on_visible =
-                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-                    let visible = entries
-                        .iter()
-                        .filter_map(|entry| entry.dyn_into::<IntersectionObserverEntry>().ok())
-                        .any(|entry| entry.is_intersecting());
-                    if visible {
-                        load_more.emit(());
-                    }
-                });
-            let observer = IntersectionObserver::new(on_visible.as_ref().unchecked_ref()).ok();
-            if let (Some(observer), Some(element)) =
-                (&observer, sentinel.cast::<web_sys::Element>())
-            {
-                observer.observe(&element);
-            }
-            move || {
-                if let Some(observer) = observer {
-                    observer.disconnect();
+        use_effect_with(
+            (props.query.clone(), token.clone(), items.len()),
+            move |_| {
+                let on_visible =
+                    Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                        let visible = entries
+                            .iter()
+                            .filter_map(|entry| entry.dyn_into::<IntersectionObserverEntry>().ok())
+                            .any(|entry| entry.is_intersecting());
+                        if visible {
+                            load_more.emit(());
+                        }
+                    });
+                let observer = IntersectionObserver::new(on_visible.as_ref().unchecked_ref()).ok();
+                if let (Some(observer), Some(element)) =
+                    (&observer, sentinel.cast::<web_sys::Element>())
+                {
+                    observer.observe(&element);
                 }
-                drop(on_visible);
-            }
-        });
+                move || {
+                    if let Some(observer) = observer {
+                        observer.disconnect();
+                    }
+                    drop(on_visible);
+                }
+            },
+        );
     }
 
     let on_more = {

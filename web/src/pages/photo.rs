@@ -142,7 +142,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                         }
                     </div>
                     if is_owner {
-                        <EditForm photo={current.clone()} on_saved={
+                        <EditForm key={current.id} photo={current.clone()} on_saved={
                             let photo = photo.clone();
                             yew::Callback::from(move |updated: Photo| photo.set(Some(Ok(updated))))
                         } />

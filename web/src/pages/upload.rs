@@ -2,7 +2,8 @@
 
 use web_sys::{DragEvent, File, FormData, HtmlInputElement};
 use yew::{
-    Callback, Html, InputEvent, SubmitEvent, TargetCast, function_component, html, use_state,
+    Callback, Html, InputEvent, SubmitEvent, TargetCast, function_component, html, use_effect_with,
+    use_state,
 };
 use yew_router::{hooks::use_navigator, prelude::Link};
 
@@ -39,7 +40,30 @@ pub fn upload() -> Html {
     let tags = use_state(String::new);
     let progress = use_state(|| None::<f64>);
     let error = use_state(|| None::<Text>);
-    let duplicate = use_state(|| None::<i64>);
+    // Some(None): a duplicate whose original its owner keeps private.
+    let duplicate = use_state(|| None::<Option<i64>>);
+    let max_bytes = use_state(|| None::<u64>);
+    {
+        let max_bytes = max_bytes.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(status) = crate::api::status().await {
+                    max_bytes.set(Some(status.max_upload_bytes));
+                }
+            });
+        });
+    }
+    // The preview's object URL is released when the page goes.
+    {
+        let picked = picked.clone();
+        use_effect_with((), move |_| {
+            move || {
+                if let Some(old) = &*picked {
+                    let _ = web_sys::Url::revoke_object_url(&old.preview_url);
+                }
+            }
+        });
+    }
 
     let Session::SignedIn(signed_in) = &session.session else {
         return html! {
@@ -111,6 +135,11 @@ pub fn upload() -> Html {
                 error.set(Some(Text::ChooseAFile));
                 return;
             };
+            // Refused before sending: a browser cut off mid-upload only sees a broken connection.
+            if max_bytes.is_some_and(|max| picked.file.size() > max as f64) {
+                error.set(Some(Text::ErrorFileTooLarge));
+                return;
+            }
             let Ok(form) = FormData::new() else { return };
             let appended = form
                 .append_with_blob_and_filename("file", &picked.file, &picked.file.name())
@@ -147,7 +176,7 @@ pub fn upload() -> Html {
                     }
                     Ok(Uploaded::Duplicate(photo)) => {
                         progress.set(None);
-                        duplicate.set(Some(photo.id));
+                        duplicate.set(Some(photo.map(|photo| photo.id)));
                     }
                     Err(failure) => {
                         progress.set(None);
@@ -180,10 +209,12 @@ pub fn upload() -> Html {
                 if let Some(text) = *error {
                     <p class="error" role="alert" data-testid="upload-error">{ i18n.t(text) }</p>
                 }
-                if let Some(id) = *duplicate {
+                if let Some(existing) = *duplicate {
                     <p class="error" role="alert" data-testid="upload-duplicate">
                         { i18n.t(Text::ErrorDuplicatePhoto) }{" "}
-                        <Link<Route> to={Route::Photo { id: id.to_string() }}>{ i18n.t(Text::SeeIt) }</Link<Route>>
+                        if let Some(id) = existing {
+                            <Link<Route> to={Route::Photo { id: id.to_string() }}>{ i18n.t(Text::SeeIt) }</Link<Route>>
+                        }
                     </p>
                 }
                 <button type="submit" class="primary" disabled={busy}>{ i18n.t(Text::UploadButton) }</button>
