@@ -63,7 +63,9 @@ cargo test --locked --workspace
 build_web
 
 log "browser tests"
-cargo build --locked --bin gallery
+# target/debug/gallery was built by `cargo test` (the integration tests run it), with the
+# same features; building it alone would resolve features anew and recompile much.
+[ -x target/debug/gallery ] || die "cargo test did not build target/debug/gallery"
 (cd web/tests && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
 as_pg_owner "$PG_BIN/createdb" -h "$pg_base/run" -U postgres gallery_browser
 server_log="$scratch/server.log"

@@ -230,25 +230,15 @@ impl AuthApi {
             auth.config.init_data_max_age_seconds,
         )
         .map_err(init_data_error)?;
-
-        let mut transaction = state.pool.begin().await.map_err(ApiError::from)?;
-        let user = users::upsert_from_max(&mut transaction, &valid.user).await?;
-        let issued = sessions::start(
-            &mut transaction,
-            auth,
-            user.id,
+        let tokens = sign_in_max_user(
+            &state,
+            request,
+            &valid.user,
             SignInMethod::Max,
-            &device(request),
+            valid.start_param,
         )
         .await?;
-        transaction.commit().await.map_err(ApiError::from)?;
-        Ok(Json(deliver(
-            request,
-            auth,
-            issued,
-            &user,
-            valid.start_param,
-        )))
+        Ok(Json(tokens))
     }
 
     /// Development sign-in
@@ -294,18 +284,8 @@ impl AuthApi {
             language_code: body.language.map(|language| language.code().to_owned()),
             photo_url: None,
         };
-        let mut transaction = state.pool.begin().await.map_err(ApiError::from)?;
-        let user = users::upsert_from_max(&mut transaction, &max_user).await?;
-        let issued = sessions::start(
-            &mut transaction,
-            auth,
-            user.id,
-            SignInMethod::Dev,
-            &device(request),
-        )
-        .await?;
-        transaction.commit().await.map_err(ApiError::from)?;
-        Ok(Json(deliver(request, auth, issued, &user, None)))
+        let tokens = sign_in_max_user(&state, request, &max_user, SignInMethod::Dev, None).await?;
+        Ok(Json(tokens))
     }
 
     /// Sign in with handle and password
@@ -650,6 +630,29 @@ impl AuthApi {
         qr::decline(&state.pool, &state.auth, &id.0).await?;
         Ok(NoContent::Done)
     }
+}
+
+/// Creates or refreshes the user of a Max account and starts their session, in one
+/// transaction.
+async fn sign_in_max_user(
+    state: &AppState,
+    request: &Request,
+    max_user: &init_data::MaxUser,
+    method: SignInMethod,
+    start_param: Option<String>,
+) -> Result<TokenResponse, ApiError> {
+    let mut transaction = state.pool.begin().await?;
+    let user = users::upsert_from_max(&mut transaction, max_user).await?;
+    let issued = sessions::start(
+        &mut transaction,
+        &state.auth,
+        user.id,
+        method,
+        &device(request),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(deliver(request, &state.auth, issued, &user, start_param))
 }
 
 fn default_wait() -> u64 {

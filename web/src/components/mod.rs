@@ -4,10 +4,12 @@ mod layout;
 mod page_intro;
 mod photo_card;
 mod photo_grid;
+mod sign_in_prompt;
 mod status_line;
 
 pub use layout::Layout;
 pub use page_intro::PageIntro;
 pub use photo_card::{PhotoCard, Placeholder};
 pub use photo_grid::PhotoGrid;
+pub use sign_in_prompt::SignInPrompt;
 pub use status_line::StatusLine;

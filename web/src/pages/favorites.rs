@@ -2,13 +2,11 @@
 
 use gallery_types::Photo;
 use yew::{Html, function_component, html, use_effect_with, use_state};
-use yew_router::prelude::Link;
 
 use crate::{
     api::{ApiFailure, photos},
-    components::{PageIntro, PhotoCard},
+    components::{PageIntro, PhotoCard, SignInPrompt},
     i18n::{Text, failure_text, use_i18n},
-    route::Route,
     session::{Session, use_session},
 };
 
@@ -33,12 +31,7 @@ pub fn favorites() -> Html {
         });
     }
     let body = match (&session.session, &*list) {
-        (Session::SignedOut, _) => html! {
-            <div class="card">
-                <p>{ i18n.t(Text::SignInToSee) }</p>
-                <Link<Route> to={Route::SignIn}>{ i18n.t(Text::NavSignIn) }</Link<Route>>
-            </div>
-        },
+        (Session::SignedOut, _) => html! { <SignInPrompt /> },
         (_, None) => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
         (_, Some(Err(failure))) => {
             html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }

@@ -6,13 +6,11 @@ use yew::{
     Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
     use_effect_with, use_state,
 };
-use yew_router::prelude::Link;
 
 use crate::{
     api,
-    components::PageIntro,
+    components::{PageIntro, SignInPrompt},
     i18n::{Lang, Text, failure_text, use_i18n},
-    route::Route,
     session::{Session, SignedIn, use_session},
 };
 
@@ -22,12 +20,7 @@ pub fn settings() -> Html {
     let session = use_session();
     let body = match &session.session {
         Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
-        Session::SignedOut => html! {
-            <div class="card">
-                <p>{ i18n.t(Text::SignInToSee) }</p>
-                <Link<Route> to={Route::SignIn}>{ i18n.t(Text::NavSignIn) }</Link<Route>>
-            </div>
-        },
+        Session::SignedOut => html! { <SignInPrompt /> },
         Session::SignedIn(signed_in) => html! {
             <div class="stack">
                 <ProfileForm signed_in={(**signed_in).clone()} />

@@ -9,7 +9,7 @@ use yew_router::{hooks::use_navigator, prelude::Link};
 
 use crate::{
     api::photos::{self, Uploaded},
-    components::PageIntro,
+    components::{PageIntro, SignInPrompt},
     i18n::{Text, failure_text, use_i18n},
     route::Route,
     session::{Session, use_session},
@@ -69,10 +69,7 @@ pub fn upload() -> Html {
         return html! {
             <section class="page" data-page="upload">
                 <PageIntro title={Text::UploadTitle} lead={Text::UploadLead} />
-                <div class="card">
-                    <p>{ i18n.t(Text::SignInToSee) }</p>
-                    <Link<Route> to={Route::SignIn}>{ i18n.t(Text::NavSignIn) }</Link<Route>>
-                </div>
+                <SignInPrompt />
             </section>
         };
     };
