@@ -158,20 +158,19 @@ async fn an_unknown_handle_takes_about_as_long_as_a_known_one() {
         204
     );
 
-    // Alternate the two so that whatever else loads the machine weighs on both alike.
+    // Alternate the two so that whatever else loads the machine weighs on both alike, and
+    // compare the fastest of each: other tests running alongside only ever add time, so the
+    // minimum is the truest measure of the work itself.
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for _ in 0..7 {
+    for _ in 0..9 {
         for (handle, times) in [("eve_3005", &mut known), ("nobody_3005", &mut unknown)] {
             let started = Instant::now();
             assert_eq!(login(&app, handle, "a wrong password").await.status(), 401);
             times.push(started.elapsed());
         }
     }
-    let median = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2]
-    };
-    let (known, unknown) = (median(&mut known), median(&mut unknown));
+    let fastest = |times: &[Duration]| times.iter().copied().min().expect("samples");
+    let (known, unknown) = (fastest(&known), fastest(&unknown));
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
     assert!(
         (0.5..2.0).contains(&ratio),
