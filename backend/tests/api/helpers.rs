@@ -272,6 +272,29 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Signs in through `POST /api/auth/max` as a browser does: with `client` (give it a
+    /// cookie store to keep the session) and cookie delivery of the refresh token.
+    pub async fn sign_in_by_cookie(
+        &self,
+        client: &reqwest::Client,
+        max_user_id: i64,
+    ) -> reqwest::Response {
+        let init_data = sign_init_data(
+            BOT_TOKEN,
+            &[("user", &max_user_json(max_user_id, "Ann", None))],
+            chrono::Utc::now().timestamp(),
+        );
+        client
+            .post(self.url("/api/auth/max"))
+            .header("X-Token-Delivery", "cookie")
+            .json(&serde_json::json!({ "init_data": init_data }))
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
 /// The parts of a token response the tests use.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct SignedIn {

@@ -120,19 +120,7 @@ async fn production_refuses_development_sign_in_and_missing_or_weak_secrets() {
 #[tokio::test]
 async fn production_cookies_are_secure() {
     let app = spawn_app_with(|config| config.production = true).await;
-    let init_data = crate::helpers::sign_init_data(
-        BOT_TOKEN,
-        &[("user", &crate::helpers::max_user_json(7003, "Ann", None))],
-        chrono::Utc::now().timestamp(),
-    );
-    let response = app
-        .client
-        .post(app.url("/api/auth/max"))
-        .header("X-Token-Delivery", "cookie")
-        .json(&serde_json::json!({ "init_data": init_data }))
-        .send()
-        .await
-        .unwrap();
+    let response = app.sign_in_by_cookie(&app.client, 7003).await;
     assert_eq!(response.status(), 200);
     let cookies: Vec<&str> = response
         .headers()

@@ -308,18 +308,7 @@ async fn browsers_keep_the_refresh_token_in_an_http_only_cookie() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let init_data = crate::helpers::sign_init_data(
-        crate::helpers::BOT_TOKEN,
-        &[("user", &crate::helpers::max_user_json(2008, "Ann", None))],
-        chrono::Utc::now().timestamp(),
-    );
-    let response = browser
-        .post(app.url("/api/auth/max"))
-        .header("X-Token-Delivery", "cookie")
-        .json(&json!({ "init_data": init_data }))
-        .send()
-        .await
-        .unwrap();
+    let response = app.sign_in_by_cookie(&browser, 2008).await;
     assert_eq!(response.status(), 200);
     let cookies: Vec<String> = response
         .headers()
@@ -420,18 +409,7 @@ async fn a_token_from_the_cookie_is_never_handed_to_a_script() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let init_data = crate::helpers::sign_init_data(
-        crate::helpers::BOT_TOKEN,
-        &[("user", &crate::helpers::max_user_json(2010, "Ann", None))],
-        chrono::Utc::now().timestamp(),
-    );
-    let signed_in = browser
-        .post(app.url("/api/auth/max"))
-        .header("X-Token-Delivery", "cookie")
-        .json(&json!({ "init_data": init_data }))
-        .send()
-        .await
-        .unwrap();
+    let signed_in = app.sign_in_by_cookie(&browser, 2010).await;
     assert_eq!(signed_in.status(), 200);
     // A script (XSS) asks without the delivery header, hoping for the token in the body.
     let refreshed: serde_json::Value = browser
