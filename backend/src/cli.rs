@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Apply pending database migrations, then serve the API and the web client until
     /// SIGINT or SIGTERM.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply pending database migrations and exit.
     Migrate(MigrateConfig),
     /// Print a valid Max initData for GALLERY_BOT_TOKEN, to sign in without Max
@@ -38,7 +38,7 @@ impl Cli {
         telemetry::init(&self.log)?;
         match self.command {
             Command::Serve(config) => {
-                let app = Application::build(config).await?;
+                let app = Application::build(*config).await?;
                 app.run_until(shutdown_signal()).await
             }
             Command::Migrate(config) => {

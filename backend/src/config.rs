@@ -43,6 +43,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub photos: PhotoConfig,
+
+    #[command(flatten)]
+    pub realtime: RealtimeConfig,
 }
 
 impl ServeConfig {
@@ -279,6 +282,55 @@ pub struct RateLimitConfig {
     /// headers are believed. From anyone else, the connection's address is the client's.
     #[arg(long, env = "GALLERY_TRUSTED_PROXIES", value_delimiter = ',', num_args = 0.., value_parser = parse_ip_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Realtime (WebSocket) options.
+#[derive(Debug, Clone, Args)]
+pub struct RealtimeConfig {
+    /// Browser origins allowed to open `/ws`, e.g. `https://gallery.example`; comma-separated.
+    /// Empty (the default): only the server's own origin (the `Host` the request came to).
+    /// Clients that send no `Origin` (not browsers) are always allowed.
+    #[arg(long, env = "GALLERY_WS_ALLOWED_ORIGINS", value_delimiter = ',', num_args = 0..)]
+    pub allowed_origins: Vec<String>,
+
+    /// How many of the newest events are kept for clients to resume from; a client further
+    /// behind is told to reload.
+    #[arg(long, env = "GALLERY_EVENTS_WINDOW", default_value_t = 10_000)]
+    pub events_window: i64,
+
+    /// How many events a connection may fall behind before it is closed as too slow (4008).
+    #[arg(long, env = "GALLERY_WS_QUEUE", default_value_t = 512)]
+    pub queue: usize,
+
+    /// Seconds between server pings.
+    #[arg(long, env = "GALLERY_WS_PING_SECONDS", default_value_t = 25)]
+    pub ping_seconds: u64,
+
+    /// Seconds of silence from a client (no message, no pong) after which it is dropped.
+    #[arg(long, env = "GALLERY_WS_IDLE_SECONDS", default_value_t = 60)]
+    pub idle_seconds: u64,
+
+    /// Seconds a single write to a client may take before the client is dropped as stuck.
+    #[arg(long, env = "GALLERY_WS_SEND_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub send_timeout_seconds: u64,
+
+    /// Messages per second a client may send (bursts of five times as many pass).
+    #[arg(long, env = "GALLERY_WS_MESSAGES_PER_SECOND", default_value_t = 5)]
+    pub messages_per_second: u32,
+}
+
+impl RealtimeConfig {
+    pub fn ping_every(&self) -> Duration {
+        Duration::from_secs(self.ping_seconds.max(1))
+    }
+
+    pub fn idle_after(&self) -> Duration {
+        Duration::from_secs(self.idle_seconds.max(1))
+    }
+
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.send_timeout_seconds.max(1))
+    }
 }
 
 /// Logging options, common to every command.

@@ -12,19 +12,22 @@ use poem::{
     middleware::{CookieJarManager, SetHeader},
 };
 use poem_openapi::{OpenApiService, Tags};
-use sqlx::PgPool;
+use sqlx::{PgPool, postgres::PgListener};
 
 use crate::{
     auth::{self, AuthApi, AuthState},
     body_limit,
     client_ip::{self, TrustedProxies},
     config::ServeConfig,
-    db, error, health,
+    db, error,
+    events::{self, EventHub},
+    health,
     photos::{
         self, PhotosApi, PhotosState,
         media::{MediaApi, MediaFiles},
     },
     rate_limit::{self, RateLimits},
+    realtime::{self, Realtime, RealtimeApi},
     telemetry,
     users::MeApi,
     web::WebClient,
@@ -43,6 +46,7 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     pub rate_limits: Arc<RateLimits>,
     pub photos: Arc<PhotosState>,
+    pub realtime: Arc<Realtime>,
 }
 
 /// The groups operations are listed under in the API documentation.
@@ -56,6 +60,8 @@ pub enum ApiTag {
     Me,
     /// Photos, the art objects they become, favorites and search.
     Photos,
+    /// Live events: WebSocket tickets (the socket is `GET /ws`) and the event log.
+    Realtime,
 }
 
 /// A bound, ready-to-run server.
@@ -64,6 +70,7 @@ pub struct Application {
     local_addr: SocketAddr,
     config: ServeConfig,
     state: AppState,
+    event_listener: PgListener,
 }
 
 impl Application {
@@ -76,6 +83,7 @@ impl Application {
             .context("cannot open the uploads directory")?;
         let pool = db::connect(&config.database, &config.storage).await?;
         db::migrate(&pool).await?;
+        let (hub, event_listener) = EventHub::connect(&pool, config.realtime.queue).await?;
 
         let acceptor = TcpListener::bind(config.addr)
             .into_acceptor()
@@ -90,13 +98,18 @@ impl Application {
         Ok(Self {
             acceptor,
             local_addr,
-            config,
             state: AppState {
                 pool,
                 auth: Arc::new(auth),
                 rate_limits: Arc::new(rate_limits),
                 photos: Arc::new(photos),
+                realtime: Arc::new(Realtime {
+                    hub,
+                    config: config.realtime.clone(),
+                }),
             },
+            config,
+            event_listener,
         })
     }
 
@@ -105,17 +118,30 @@ impl Application {
         self.local_addr
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish within the
-    /// configured grace period and closes the database pool.
+    /// Serves until `shutdown` resolves, then closes every socket ("going away"), lets
+    /// in-flight requests finish within the configured grace period and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr, "serving Max Photo Gallery on http://{}", self.local_addr);
         let routes = routes(&self.config, self.state.clone());
         let maintenance = tokio::spawn(maintain(self.state.clone()));
+        let hub = self.state.realtime.hub.clone();
+        let fan_out = tokio::spawn(hub.clone().run(
+            self.state.pool.clone(),
+            self.event_listener,
+            self.state.auth.clone(),
+        ));
+        let grace = self.config.shutdown_grace();
+        let shutdown = async move {
+            shutdown.await;
+            // Upgraded sockets are not requests the server waits for: close them first.
+            hub.stop(grace).await;
+        };
         let served = Server::new_with_acceptor(self.acceptor)
             .name("gallery")
-            .run_with_graceful_shutdown(routes, shutdown, Some(self.config.shutdown_grace()))
+            .run_with_graceful_shutdown(routes, shutdown, Some(grace))
             .await;
         maintenance.abort();
+        fan_out.abort();
         served.context("the HTTP server failed")?;
         self.state.pool.close().await;
         tracing::info!("stopped");
@@ -124,10 +150,26 @@ impl Application {
 }
 
 /// The OpenAPI service: every `/api` operation, and the spec generated from them.
-pub fn api_service() -> OpenApiService<(health::StatusApi, AuthApi, MeApi, PhotosApi, MediaApi), ()>
-{
+pub fn api_service() -> OpenApiService<
+    (
+        health::StatusApi,
+        AuthApi,
+        MeApi,
+        PhotosApi,
+        MediaApi,
+        RealtimeApi,
+    ),
+    (),
+> {
     OpenApiService::new(
-        (health::StatusApi, AuthApi, MeApi, PhotosApi, MediaApi),
+        (
+            health::StatusApi,
+            AuthApi,
+            MeApi,
+            PhotosApi,
+            MediaApi,
+            RealtimeApi,
+        ),
         "Max Photo Gallery API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -146,6 +188,7 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
     Route::new()
         .at("/health", health::health)
         .at("/ready", health::ready)
+        .at("/ws", realtime::socket)
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/api", api)
@@ -191,6 +234,13 @@ async fn maintain(state: AppState) {
         }
         if let Err(error) = auth::delete_old_sessions(&state.pool, SESSION_RETENTION_DAYS).await {
             tracing::warn!(%error, "cannot delete old sessions");
+        }
+        if let Err(error) = realtime::tickets::delete_expired(&state.pool).await {
+            tracing::warn!(%error, "cannot delete expired socket tickets");
+        }
+        let window = state.realtime.config.events_window;
+        if let Err(error) = events::delete_old(&state.pool, window).await {
+            tracing::warn!(%error, "cannot delete old events");
         }
     }
 }

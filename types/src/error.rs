@@ -87,6 +87,12 @@ pub enum ErrorCode {
     InvalidPhoto,
     /// Only the current owner may do this.
     NotOwner,
+    /// The WebSocket ticket is unknown, expired, already used, or its session has ended.
+    InvalidTicket,
+    /// The WebSocket `Origin` is not one this server accepts.
+    ForbiddenOrigin,
+    /// A WebSocket message is not valid JSON or not a known message.
+    InvalidMessage,
 }
 
 impl ErrorCode {

@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod photos;
+mod realtime;
 mod status;
 mod users;
 
@@ -19,6 +20,10 @@ pub use error::{ErrorBody, ErrorCode};
 pub use photos::{
     DuplicatePhoto, Photo, PhotoPage, PhotoSort, PhotoUrls, SearchResults, UpdatePhotoRequest,
     UserSummary,
+};
+pub use realtime::{
+    ClientMessage, Event, EventPage, FavoriteCount, PhotoCreated, PhotoDeleted, PhotoUpdated,
+    ProfileVisibility, SequencedEvent, ServerMessage, SessionsRevoked, WsTicket, close_code,
 };
 pub use status::{DatabaseState, ServiceStatus};
 pub use users::{Language, Me, UpdateMeRequest};

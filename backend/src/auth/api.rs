@@ -379,8 +379,9 @@ impl AuthApi {
     ) -> Result<NoContent, LogoutError> {
         let (token, _) = presented_refresh_token(request, body.0.refresh_token)?;
         if let Some(session_id) = sessions::of_refresh_token(&state.pool, &token).await? {
-            let mut connection = state.pool.acquire().await.map_err(ApiError::from)?;
-            sessions::end_session(&mut connection, session_id, EndReason::Logout).await?;
+            let mut transaction = state.pool.begin().await.map_err(ApiError::from)?;
+            sessions::end_session(&mut transaction, session_id, EndReason::Logout).await?;
+            transaction.commit().await.map_err(ApiError::from)?;
         }
         clear_refresh_cookie(request, &state.auth);
         Ok(NoContent::Done)
@@ -400,9 +401,10 @@ impl AuthApi {
         request: &Request,
         auth: BearerAuth,
     ) -> Result<NoContent, SignedInError> {
-        let mut connection = state.pool.acquire().await.map_err(ApiError::from)?;
-        sessions::end_all_sessions(&mut connection, auth.0.user.id, None, EndReason::LogoutAll)
+        let mut transaction = state.pool.begin().await.map_err(ApiError::from)?;
+        sessions::end_all_sessions(&mut transaction, auth.0.user.id, None, EndReason::LogoutAll)
             .await?;
+        transaction.commit().await.map_err(ApiError::from)?;
         clear_refresh_cookie(request, &state.auth);
         Ok(NoContent::Done)
     }
@@ -608,7 +610,7 @@ impl AuthApi {
         auth: BearerAuth,
         id: Path<String>,
     ) -> Result<NoContent, QrApproveError> {
-        qr::approve(&state.pool, &state.auth, &id.0, auth.0.user.id).await?;
+        qr::approve(&state.pool, &id.0, auth.0.user.id).await?;
         Ok(NoContent::Done)
     }
 
@@ -627,7 +629,7 @@ impl AuthApi {
         _auth: BearerAuth,
         id: Path<String>,
     ) -> Result<NoContent, QrApproveError> {
-        qr::decline(&state.pool, &state.auth, &id.0).await?;
+        qr::decline(&state.pool, &id.0).await?;
         Ok(NoContent::Done)
     }
 }
@@ -745,8 +747,30 @@ fn deliver_as(
         }
         Delivery::Body => Some(issued.refresh_token),
     };
+    token_response(auth, issued.access_token, refresh_token, user, start_param)
+}
+
+/// The tokens with the refresh token in the body: for clients without cookies, and for the
+/// QR sign-in delivered over the socket.
+pub fn tokens_in_body(auth: &AuthState, issued: Issued, user: &UserRow) -> TokenResponse {
+    token_response(
+        auth,
+        issued.access_token,
+        Some(issued.refresh_token),
+        user,
+        None,
+    )
+}
+
+fn token_response(
+    auth: &AuthState,
+    access_token: String,
+    refresh_token: Option<String>,
+    user: &UserRow,
+    start_param: Option<String>,
+) -> TokenResponse {
     TokenResponse {
-        access_token: issued.access_token,
+        access_token,
         token_type: "Bearer".to_owned(),
         expires_in: auth.tokens.ttl().as_secs(),
         refresh_token,

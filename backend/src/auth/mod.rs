@@ -5,7 +5,7 @@ mod bearer;
 pub mod device;
 pub mod init_data;
 pub mod passwords;
-mod qr;
+pub mod qr;
 pub mod sessions;
 pub mod tokens;
 
@@ -15,9 +15,9 @@ use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
-pub use api::AuthApi;
+pub use api::{AuthApi, tokens_in_body};
 pub use bearer::{Authenticated, BearerAuth};
-pub use qr::delete_old as delete_old_qr_logins;
+pub use qr::{QR_CHANNEL, delete_old as delete_old_qr_logins};
 pub use sessions::delete_old as delete_old_sessions;
 
 use crate::config::AuthConfig;
@@ -31,9 +31,9 @@ pub struct AuthState {
     pub refresh_ttl: Duration,
     /// Whether the refresh cookie is `Secure` (HTTPS only): in production.
     pub secure_cookies: bool,
-    /// Woken whenever a QR sign-in request is approved or declined, so waiting desktops
-    /// answer at once.
-    pub qr_approved: Notify,
+    /// Woken whenever a QR sign-in request is approved or declined on any instance (the
+    /// event hub hears `NOTIFY gallery_qr`), so waiting desktops answer at once.
+    pub qr_changed: Notify,
 }
 
 impl AuthState {
@@ -75,7 +75,7 @@ impl AuthState {
             passwords: passwords::PasswordHasherPool::new(config.password_hash_concurrency),
             refresh_ttl: Duration::from_secs(refresh_days * 24 * 60 * 60),
             secure_cookies: production,
-            qr_approved: Notify::new(),
+            qr_changed: Notify::new(),
             config,
         })
     }

@@ -24,9 +24,9 @@ const LIFETIME: Duration = Duration::from_secs(120);
 /// Longest a desktop may wait on one `GET /api/auth/qr/{id}`: below proxies' read timeouts.
 pub const MAX_WAIT: Duration = Duration::from_secs(25);
 
-/// An approval on another instance wakes nobody here; re-reading this often bounds the delay.
-/// (Realtime fan-out across instances will replace this with a notification.)
-const RECHECK_EVERY: Duration = Duration::from_secs(2);
+/// The `NOTIFY` channel approvals and declines are announced on (payload: the request id), so
+/// the desktop waiting on any instance learns of them at once.
+pub const QR_CHANNEL: &str = "gallery_qr";
 
 /// What waiting on a request came to.
 pub enum PollOutcome {
@@ -94,12 +94,7 @@ pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, Api
 }
 
 /// The signed-in `user_id` approves request `id`.
-pub async fn approve(
-    pool: &PgPool,
-    auth: &AuthState,
-    id: &str,
-    user_id: i64,
-) -> Result<(), ApiError> {
+pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), ApiError> {
     let mut transaction = pool.begin().await?;
     let row = sqlx::query!(
         r#"
@@ -128,8 +123,18 @@ pub async fn approve(
     )
     .execute(&mut *transaction)
     .await?;
+    announce(&mut transaction, id).await?;
     transaction.commit().await?;
-    auth.qr_approved.notify_waiters();
+    Ok(())
+}
+
+/// Tells every instance that request `id` changed, when the transaction commits.
+async fn announce(connection: &mut sqlx::PgConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(QR_CHANNEL)
+        .bind(id)
+        .execute(connection)
+        .await?;
     Ok(())
 }
 
@@ -144,7 +149,7 @@ pub async fn poll(
     let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
     loop {
         // Registered before reading, so an approval between the read and the wait still wakes us.
-        let approved = auth.qr_approved.notified();
+        let approved = auth.qr_changed.notified();
         if let Some(outcome) = try_collect(pool, auth, id, poll_secret).await? {
             return Ok(outcome);
         }
@@ -158,7 +163,7 @@ pub async fn poll(
         }
         tokio::select! {
             () = approved => {}
-            () = tokio::time::sleep(RECHECK_EVERY.min(deadline - now)) => {}
+            () = tokio::time::sleep(deadline - now) => {}
         }
     }
 }
@@ -231,7 +236,8 @@ async fn try_collect(
 }
 
 /// Ends request `id` unused: it can be neither approved nor collected any more.
-pub async fn decline(pool: &PgPool, auth: &AuthState, id: &str) -> Result<(), ApiError> {
+pub async fn decline(pool: &PgPool, id: &str) -> Result<(), ApiError> {
+    let mut transaction = pool.begin().await?;
     let row = sqlx::query!(
         r#"
         update qr_logins set expires_at = least(expires_at, now())
@@ -240,13 +246,14 @@ pub async fn decline(pool: &PgPool, auth: &AuthState, id: &str) -> Result<(), Ap
         "#,
         id
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *transaction)
     .await?
     .ok_or_else(not_found)?;
     if !row.was_open {
         return Err(gone());
     }
-    auth.qr_approved.notify_waiters();
+    announce(&mut transaction, id).await?;
+    transaction.commit().await?;
     Ok(())
 }
 

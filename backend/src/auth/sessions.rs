@@ -3,14 +3,18 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use gallery_types::{ErrorCode, SessionInfo, SignInMethod};
+use gallery_types::{ErrorCode, Event, SessionInfo, SessionsRevoked, SignInMethod};
 use ipnet::IpNet;
 use poem::http::StatusCode;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{AuthState, device, tokens};
-use crate::{error::ApiError, users::UserRow};
+use crate::{
+    error::ApiError,
+    events::{self, Audience},
+    users::UserRow,
+};
 
 /// Why a session ended (the `revoked_reason` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,22 +236,30 @@ pub async fn of_refresh_token(
 }
 
 /// Ends one session (no-op if it already ended). Returns whether it was active.
+///
+/// Like every function here that ends sessions, it announces the end (an event that also
+/// closes the session's sockets), so call it inside the transaction that should commit both.
 pub async fn end_session(
     connection: &mut PgConnection,
     session_id: Uuid,
     reason: EndReason,
 ) -> Result<bool, ApiError> {
-    let ended = sqlx::query!(
+    let ended = sqlx::query_scalar!(
         r#"
         update sessions set revoked_at = now(), revoked_reason = $2
         where id = $1 and revoked_at is null
+        returning user_id
         "#,
         session_id,
         reason.as_str(),
     )
-    .execute(connection)
+    .fetch_optional(&mut *connection)
     .await?;
-    Ok(ended.rows_affected() == 1)
+    let Some(user_id) = ended else {
+        return Ok(false);
+    };
+    announce_ended(connection, user_id, vec![session_id]).await?;
+    Ok(true)
 }
 
 /// Ends one of `user_id`'s sessions; false if they have no such active session.
@@ -256,17 +268,24 @@ pub async fn end_own_session(
     user_id: i64,
     session_id: Uuid,
 ) -> Result<bool, ApiError> {
-    let ended = sqlx::query!(
+    let mut transaction = pool.begin().await?;
+    let ended = sqlx::query_scalar!(
         r#"
         update sessions set revoked_at = now(), revoked_reason = 'ended'
         where id = $1 and user_id = $2 and revoked_at is null
+        returning id
         "#,
         session_id,
         user_id,
     )
-    .execute(pool)
+    .fetch_optional(&mut *transaction)
     .await?;
-    Ok(ended.rows_affected() == 1)
+    let Some(session_id) = ended else {
+        return Ok(false);
+    };
+    announce_ended(&mut transaction, user_id, vec![session_id]).await?;
+    transaction.commit().await?;
+    Ok(true)
 }
 
 /// Ends every active session of `user_id` except `keep`.
@@ -276,18 +295,35 @@ pub async fn end_all_sessions(
     keep: Option<Uuid>,
     reason: EndReason,
 ) -> Result<u64, ApiError> {
-    let ended = sqlx::query!(
+    let ended = sqlx::query_scalar!(
         r#"
         update sessions set revoked_at = now(), revoked_reason = $3
         where user_id = $1 and revoked_at is null and id is distinct from $2
+        returning id
         "#,
         user_id,
         keep,
         reason.as_str(),
     )
-    .execute(connection)
+    .fetch_all(&mut *connection)
     .await?;
-    Ok(ended.rows_affected())
+    let count = ended.len() as u64;
+    announce_ended(connection, user_id, ended).await?;
+    Ok(count)
+}
+
+/// Tells the user's clients (and closes the sockets) of sessions that just ended.
+async fn announce_ended(
+    connection: &mut PgConnection,
+    user_id: i64,
+    session_ids: Vec<Uuid>,
+) -> Result<(), ApiError> {
+    if session_ids.is_empty() {
+        return Ok(());
+    }
+    let event = Event::SessionsRevoked(SessionsRevoked { session_ids });
+    events::publish(connection, &Audience::user(user_id), &event).await?;
+    Ok(())
 }
 
 /// The user of an active session, if `session_id` is one of `user_id`'s and has not ended.

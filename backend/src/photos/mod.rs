@@ -12,8 +12,8 @@ use std::{path::PathBuf, sync::Arc};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use gallery_types::{
-    DuplicatePhoto, ErrorCode, Photo, PhotoPage, PhotoSort, PhotoUrls, SearchResults,
-    UpdatePhotoRequest, UserSummary,
+    DuplicatePhoto, ErrorCode, Event, FavoriteCount, Photo, PhotoCreated, PhotoDeleted, PhotoPage,
+    PhotoSort, PhotoUpdated, PhotoUrls, SearchResults, UpdatePhotoRequest, UserSummary,
 };
 use poem::{FromRequest, Request, RequestBody, http::StatusCode, web::Data};
 use poem_openapi::{
@@ -21,7 +21,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use tokio::sync::Semaphore;
 
 use self::{
@@ -34,8 +34,10 @@ use crate::{
     config::PhotoConfig,
     error::{ApiError, violated_constraint},
     error_responses,
+    events::{self, Audience},
     ownership::{self, EntryKind},
     startup::{ApiTag, AppState},
+    users::UserRow,
 };
 
 /// Most characters of a title, a description, a tag; most tags.
@@ -223,7 +225,7 @@ impl PhotoRow {
 
 /// One photo as `viewer` sees it; `None` if deleted or hidden by a private owner.
 async fn photo_by_id(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     id: i64,
     viewer: Option<i64>,
 ) -> Result<Option<Photo>, ApiError> {
@@ -246,7 +248,7 @@ async fn photo_by_id(
         id,
         viewer,
     )
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?;
     Ok(row.map(PhotoRow::into_photo))
 }
@@ -432,27 +434,40 @@ impl PhotosApi {
         let description = change.description.as_deref().map(str::trim);
         let tags = change.tags.map(|tags| parse_tags(&tags.join(",")));
         check_fields(title, description, tags.as_deref())?;
-        let owner = owner_of(&state.pool, id.0).await?;
-        if owner != auth.0.user.id {
+        let owner = &auth.0.user;
+        if owner_of(&state.pool, id.0).await? != owner.id {
             return Err(not_owner().into());
         }
-        sqlx::query!(
+        let mut transaction = state.pool.begin().await.map_err(ApiError::from)?;
+        let updated = sqlx::query_as!(
+            PhotoUpdated,
             r#"
             update photos set title = coalesce($2, title), description = coalesce($3, description),
                               tags = coalesce($4, tags), updated_at = now()
             where id = $1 and deleted_at is null
               and exists (select 1 from art_objects o where o.photo_id = photos.id and o.owner_id = $5)
+            returning id as photo_id, title, description, tags
             "#,
             id.0,
             title,
             description,
             tags.as_deref(),
-            auth.0.user.id,
+            owner.id,
         )
-        .execute(&state.pool)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(ApiError::from)?
+        // Deleted or handed over since the check above.
+        .ok_or_else(not_owner)?;
+        events::publish(
+            &mut transaction,
+            &Audience::owner_visible(owner.id, owner.is_private),
+            &Event::PhotoUpdated(updated),
+        )
         .await
         .map_err(ApiError::from)?;
-        let photo = photo_by_id(&state.pool, id.0, Some(auth.0.user.id))
+        transaction.commit().await.map_err(ApiError::from)?;
+        let photo = photo_by_id(&state.pool, id.0, Some(owner.id))
             .await?
             .ok_or_else(not_found)?;
         Ok(Json(photo))
@@ -469,7 +484,7 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<Deleted, ChangeError> {
-        delete_photo(&state, auth.0.user.id, id.0).await?;
+        delete_photo(&state, &auth.0.user, id.0).await?;
         Ok(Deleted::Done)
     }
 
@@ -734,9 +749,9 @@ async fn set_favorite(
     favorite: bool,
 ) -> Result<(), ApiError> {
     let mut transaction = pool.begin().await?;
-    let object_id = sqlx::query_scalar!(
+    let object = sqlx::query!(
         r#"
-        select o.id from photos p
+        select o.id, w.id as owner_id, w.is_private from photos p
         join art_objects o on o.photo_id = p.id
         join users w on w.id = o.owner_id
         where p.id = $1 and p.deleted_at is null and (not w.is_private or w.id = $2)
@@ -753,7 +768,7 @@ async fn set_favorite(
         sqlx::query!(
             "insert into favorites (user_id, object_id) values ($1, $2) on conflict do nothing",
             user_id,
-            object_id
+            object.id
         )
         .execute(&mut *transaction)
         .await?
@@ -762,7 +777,7 @@ async fn set_favorite(
         sqlx::query!(
             "delete from favorites where user_id = $1 and object_id = $2",
             user_id,
-            object_id
+            object.id
         )
         .execute(&mut *transaction)
         .await?
@@ -770,12 +785,21 @@ async fn set_favorite(
     };
     if changed == 1 {
         let delta: i32 = if favorite { 1 } else { -1 };
-        sqlx::query!(
-            "update art_objects set favorite_count = favorite_count + $2 where id = $1",
-            object_id,
+        let favorite_count = sqlx::query_scalar!(
+            "update art_objects set favorite_count = favorite_count + $2 where id = $1 returning favorite_count",
+            object.id,
             delta
         )
-        .execute(&mut *transaction)
+        .fetch_one(&mut *transaction)
+        .await?;
+        events::publish(
+            &mut transaction,
+            &Audience::owner_visible(object.owner_id, object.is_private),
+            &Event::FavoriteCount(FavoriteCount {
+                photo_id,
+                favorite_count,
+            }),
+        )
         .await?;
     }
     transaction.commit().await?;
@@ -834,12 +858,7 @@ async fn upload_photo(
     )
     .await
     {
-        Ok(photo_id) => {
-            let photo = photo_by_id(&state.pool, photo_id, Some(user_id))
-                .await?
-                .ok_or_else(not_found)?;
-            Ok(UploadResponse::Created(Json(Box::new(photo))))
-        }
+        Ok(photo) => Ok(UploadResponse::Created(Json(Box::new(photo)))),
         Err(error) => {
             remove_unreferenced(&state.pool, &photos.store, &files).await;
             if error.status == StatusCode::CONFLICT {
@@ -902,7 +921,8 @@ async fn store_files(store: &MediaStore, processed: &Processed) -> Result<Stored
     Ok(stored)
 }
 
-/// Stores the files, then records the photo, its art object and the mint in one transaction.
+/// Stores the files, then records the photo, its art object, the mint and the event in one
+/// transaction; returns the photo as its owner sees it.
 ///
 /// Files are shared (identical bytes are one file), so storing and removing take a lock per
 /// file name: this transaction holds shared locks from before it writes the files until its
@@ -915,7 +935,7 @@ async fn record_photo(
     form: &PhotoUploadForm,
     processed: &Processed,
     files: &StoredFiles,
-) -> Result<i64, ApiError> {
+) -> Result<Photo, ApiError> {
     let mut transaction = pool.begin().await?;
     let mut names = files.names();
     names.sort();
@@ -980,8 +1000,27 @@ async fn record_photo(
         Some(user_id),
     )
     .await?;
+    let photo = photo_by_id(&mut *transaction, photo_id, Some(user_id))
+        .await?
+        .ok_or_else(not_found)?;
+    let audience = owner_audience(&mut transaction, user_id).await?;
+    let created = Event::PhotoCreated(PhotoCreated {
+        photo: Box::new(photo.clone()),
+    });
+    events::publish(&mut transaction, &audience, &created).await?;
     transaction.commit().await?;
-    Ok(photo_id)
+    Ok(photo)
+}
+
+/// Who may see events about `owner_id`'s photos.
+async fn owner_audience(
+    connection: &mut PgConnection,
+    owner_id: i64,
+) -> Result<Audience, ApiError> {
+    let is_private = sqlx::query_scalar!("select is_private from users where id = $1", owner_id)
+        .fetch_one(connection)
+        .await?;
+    Ok(Audience::owner_visible(owner_id, is_private))
 }
 
 /// Whether these bytes are already minted, and if so the photo as `viewer` may see it
@@ -1011,7 +1050,8 @@ fn duplicate(photo: Option<Photo>) -> UploadResponse {
     })))
 }
 
-async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Result<(), ApiError> {
+async fn delete_photo(state: &AppState, owner: &UserRow, photo_id: i64) -> Result<(), ApiError> {
+    let user_id = owner.id;
     let mut transaction = state.pool.begin().await?;
     let found = sqlx::query!(
         r#"
@@ -1049,6 +1089,12 @@ async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Result<(
         EntryKind::Delete,
         Some(user_id),
         None,
+    )
+    .await?;
+    events::publish(
+        &mut transaction,
+        &Audience::owner_visible(user_id, owner.is_private),
+        &Event::PhotoDeleted(PhotoDeleted { photo_id }),
     )
     .await?;
     transaction.commit().await?;

@@ -1,7 +1,7 @@
 //! Users: created from their Max account at first sign-in; their own profile (`/api/me`).
 
 use chrono::{DateTime, Utc};
-use gallery_types::{ErrorCode, Language, Me, UpdateMeRequest};
+use gallery_types::{ErrorCode, Event, Language, Me, ProfileVisibility, UpdateMeRequest};
 use poem::http::StatusCode;
 use poem_openapi::{OpenApi, payload::Json};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -10,6 +10,7 @@ use crate::{
     auth::{BearerAuth, init_data::MaxUser},
     error::{ApiError, violated_constraint},
     error_responses,
+    events::{self, Audience},
     startup::{ApiTag, AppState},
 };
 
@@ -236,6 +237,13 @@ async fn update_me(pool: &PgPool, user_id: i64, change: UpdateMeRequest) -> Resu
     {
         return Err(invalid_profile("a bio is at most 500 characters"));
     }
+    let mut transaction = pool.begin().await?;
+    let was_private = sqlx::query_scalar!(
+        "select is_private from users where id = $1 for update",
+        user_id
+    )
+    .fetch_one(&mut *transaction)
+    .await?;
     let updated = sqlx::query_as!(
         UserRow,
         r#"
@@ -257,19 +265,29 @@ async fn update_me(pool: &PgPool, user_id: i64, change: UpdateMeRequest) -> Resu
         change.language.map(Language::code),
         change.is_private,
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *transaction)
     .await;
-    match updated {
-        Ok(user) => Ok(user.to_me()),
+    let user = match updated {
+        Ok(user) => user,
         Err(error) if violated_constraint(&error) == Some("users_handle_key") => {
-            Err(ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::HandleTaken,
                 "this handle is taken; choose another",
-            ))
+            ));
         }
-        Err(error) => Err(error.into()),
+        Err(error) => return Err(error.into()),
+    };
+    if user.is_private != was_private {
+        // Their photos appear to, or vanish for, everybody else.
+        let event = Event::ProfileVisibility(ProfileVisibility {
+            user_id,
+            is_private: user.is_private,
+        });
+        events::publish(&mut transaction, &Audience::Everyone, &event).await?;
     }
+    transaction.commit().await?;
+    Ok(user.to_me())
 }
 
 fn invalid_profile(message: &str) -> ApiError {

@@ -8,8 +8,8 @@ use std::{
 
 use gallery::{
     config::{
-        AuthConfig, DatabaseConfig, InitDataClock, PhotoConfig, RateLimitConfig, ServeConfig,
-        StorageConfig,
+        AuthConfig, DatabaseConfig, InitDataClock, PhotoConfig, RateLimitConfig, RealtimeConfig,
+        ServeConfig, StorageConfig,
     },
     startup::Application,
 };
@@ -144,6 +144,15 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             max_side: 10_000,
             max_frames: 300,
             decode_concurrency: 2,
+        },
+        realtime: RealtimeConfig {
+            allowed_origins: Vec::new(),
+            events_window: 10_000,
+            queue: 512,
+            ping_seconds: 25,
+            idle_seconds: 60,
+            send_timeout_seconds: 10,
+            messages_per_second: 5,
         },
     };
     (config, database, scratch_dir)

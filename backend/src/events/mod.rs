@@ -1,0 +1,174 @@
+//! Events: every change, with a global sequence number, written in the same transaction as the
+//! change it describes, and fanned out to every instance's WebSocket clients by the [`hub`].
+//!
+//! The ordering guarantee lives in the database (`publish_event`, migration 0004): event-writing
+//! transactions commit in sequence order, so whoever has seen event N has seen every earlier
+//! event that will ever exist, and resuming "after N" never skips one that committed late.
+
+pub mod hub;
+
+use gallery_types::{Event, SequencedEvent};
+use sqlx::{PgConnection, PgPool};
+
+pub use hub::{EventHub, SharedEvent};
+
+/// The `NOTIFY` channel events are announced on (payload: the sequence number).
+pub const EVENTS_CHANNEL: &str = "gallery_events";
+
+/// Who may see an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    /// Exactly these users (never empty).
+    Users(Vec<i64>),
+}
+
+impl Audience {
+    pub fn user(user_id: i64) -> Self {
+        Audience::Users(vec![user_id])
+    }
+
+    /// Everyone, unless the owner keeps their profile private: then the owner alone.
+    pub fn owner_visible(owner_id: i64, owner_is_private: bool) -> Self {
+        if owner_is_private {
+            Audience::user(owner_id)
+        } else {
+            Audience::Everyone
+        }
+    }
+
+    fn as_column(&self) -> Option<&[i64]> {
+        match self {
+            Audience::Everyone => None,
+            Audience::Users(users) => Some(users),
+        }
+    }
+}
+
+/// Appends `event` for `audience`; it becomes visible, and is announced, when the surrounding
+/// transaction commits. Call it last in the transaction: from here to the commit, other
+/// event-writing transactions wait (see the module documentation).
+pub async fn publish(
+    connection: &mut PgConnection,
+    audience: &Audience,
+    event: &Event,
+) -> Result<i64, sqlx::Error> {
+    let payload = serde_json::to_string(event).expect("events always serialize");
+    sqlx::query_scalar!(
+        r#"select publish_event($1, $2, $3::text::json) as "seq!""#,
+        event.kind(),
+        audience.as_column(),
+        payload,
+    )
+    .fetch_one(connection)
+    .await
+}
+
+/// One stored event, as read back for delivery.
+pub struct StoredEvent {
+    pub seq: i64,
+    pub audience: Option<Vec<i64>>,
+    /// The event's JSON, exactly as published.
+    pub payload: String,
+}
+
+/// Events with `after < seq <= until` that `viewer` may see, oldest first, at most `limit`.
+pub async fn visible_between(
+    pool: &PgPool,
+    viewer: Option<i64>,
+    after: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredEvent,
+        r#"
+        select seq, audience, payload::text as "payload!" from events
+        where seq > $1 and seq <= $2 and (audience is null or $3::bigint = any (audience))
+        order by seq
+        limit $4
+        "#,
+        after,
+        until,
+        viewer,
+        limit,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The newest sequence number (0 before the first event).
+pub async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"select coalesce(max(seq), 0) as "seq!" from events"#)
+        .fetch_one(pool)
+        .await
+}
+
+/// Where a client that last saw `after` continues from, given the newest event `head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Replay what followed `after`.
+    From(i64),
+    /// Too far behind, or `after` is not a sequence number this database produced: reload
+    /// everything and follow from `head`.
+    Reload,
+}
+
+/// Decides how a client resumes; `window` is how many events are kept for replay.
+pub fn resume_point(after: Option<i64>, head: i64, window: i64) -> Resume {
+    match after {
+        None => Resume::From(head),
+        Some(after) if after < 0 || after > head || head - after > window => Resume::Reload,
+        Some(after) => Resume::From(after),
+    }
+}
+
+/// Deletes events that fell out of the replay window.
+pub async fn delete_old(pool: &PgPool, window: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "delete from events where seq <= (select max(seq) from events) - $1",
+        window
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// A stored event as the API returns it (`GET /api/events`); `None` for a kind this build does
+/// not know (written by a newer instance during a rolling upgrade).
+pub fn decode(stored: &StoredEvent) -> Option<SequencedEvent> {
+    match serde_json::from_str::<Event>(&stored.payload) {
+        Ok(event) => Some(SequencedEvent {
+            seq: stored.seq,
+            event,
+        }),
+        Err(error) => {
+            tracing::warn!(seq = stored.seq, %error, "cannot read a stored event; skipping it");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resuming_within_the_window_replays_from_the_last_seen_event() {
+        assert_eq!(resume_point(Some(90), 100, 50), Resume::From(90));
+        assert_eq!(resume_point(Some(50), 100, 50), Resume::From(50));
+        assert_eq!(resume_point(Some(100), 100, 50), Resume::From(100));
+    }
+
+    #[test]
+    fn a_fresh_client_starts_at_the_head() {
+        assert_eq!(resume_point(None, 100, 50), Resume::From(100));
+    }
+
+    #[test]
+    fn too_far_behind_or_unknown_positions_reload() {
+        assert_eq!(resume_point(Some(49), 100, 50), Resume::Reload);
+        assert_eq!(resume_point(Some(101), 100, 50), Resume::Reload);
+        assert_eq!(resume_point(Some(-1), 100, 50), Resume::Reload);
+    }
+}

@@ -1,0 +1,214 @@
+//! Realtime over WebSockets: `GET /ws`, its tickets, and the HTTP catch-up on events.
+//!
+//! The upgrade checks everything that can be refused with an HTTP status (the handshake
+//! itself, the `Origin`, the ticket) before switching protocols; then [`connection`] serves
+//! the socket. The protocol for client authors is documented in `gallery_types::realtime`.
+
+mod api;
+mod connection;
+pub mod tickets;
+
+use std::sync::Arc;
+
+use gallery_types::ErrorCode;
+use poem::{
+    Body, Request, Response, handler,
+    http::{HeaderMap, Method, StatusCode, header},
+    web::{Data, Query},
+};
+use serde::Deserialize;
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{handshake::derive_accept_key, protocol::Role, protocol::WebSocketConfig},
+};
+
+pub use api::RealtimeApi;
+
+use crate::{config::RealtimeConfig, error::ApiError, events::EventHub, startup::AppState};
+
+/// The largest message a client may send (and frame it may use).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Socket buffers are kept small: most connections sit idle, and idle ones should cost little.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// Past this, writes wait: the queue of a slow client lives in the event hub, not here.
+const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
+/// The event hub and the socket settings.
+pub struct Realtime {
+    pub hub: Arc<EventHub>,
+    pub config: RealtimeConfig,
+}
+
+/// `GET /ws` query parameters.
+#[derive(Debug, Deserialize)]
+struct SocketParams {
+    ticket: Option<String>,
+    after: Option<i64>,
+}
+
+/// `GET /ws`: checks the request, then switches to the WebSocket protocol.
+#[handler]
+pub async fn socket(
+    request: &Request,
+    state: Data<&AppState>,
+    Query(params): Query<SocketParams>,
+) -> poem::Result<Response> {
+    let key = handshake_key(request)?;
+    if !origin_allowed(request.headers(), &state.realtime.config.allowed_origins) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ForbiddenOrigin,
+            "this origin may not open the socket",
+        )
+        .into());
+    }
+    let holder = match params.ticket.as_deref() {
+        None => None,
+        Some(ticket) => Some(
+            tickets::redeem(&state.pool, ticket)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        ErrorCode::InvalidTicket,
+                        "the ticket is unknown, expired or used; get a new one from POST /api/ws/ticket",
+                    )
+                })?,
+        ),
+    };
+    let upgrade = request.take_upgrade()?;
+    let state = state.0.clone();
+    let after = params.after;
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else {
+            return;
+        };
+        let socket = WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(config())).await;
+        connection::serve(socket, state, holder, after).await;
+    });
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
+        .body(Body::empty()))
+}
+
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES))
+}
+
+/// The client's `Sec-WebSocket-Key`, if this is a well-formed WebSocket upgrade (RFC 6455 §4.2.1).
+fn handshake_key(request: &Request) -> Result<String, ApiError> {
+    let headers = request.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|value| {
+                value
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        })
+    };
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|key| key.to_str().ok());
+    match key {
+        Some(key)
+            if request.method() == Method::GET
+                && has_token(header::UPGRADE, "websocket")
+                && has_token(header::CONNECTION, "upgrade")
+                && has_token(header::SEC_WEBSOCKET_VERSION, "13") =>
+        {
+            Ok(key.to_owned())
+        }
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "this endpoint speaks WebSocket (version 13) only",
+        )),
+    }
+}
+
+/// Whether a socket from this `Origin` may open: browsers always send one, and a page from a
+/// foreign site must not open a socket with the user's ticket (cross-site WebSocket
+/// hijacking). No `Origin` means no browser, which is allowed. The server's own origin (its
+/// `Host`) always is; `allowed` adds others.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed.iter().any(|allowed| {
+        allowed
+            .trim()
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(origin)
+    }) {
+        return true;
+    }
+    let authority = origin.split_once("://").map(|(_, authority)| authority);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    matches!((authority, host), (Some(authority), Some(host)) if authority.eq_ignore_ascii_case(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_own_origin_and_listed_ones_are_allowed() {
+        let own = headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080"),
+        ]);
+        assert!(origin_allowed(&own, &[]));
+        let listed = headers(&[
+            ("origin", "https://web.max.ru"),
+            ("host", "gallery.example"),
+        ]);
+        assert!(origin_allowed(&listed, &["https://web.max.ru/".into()]));
+    }
+
+    #[test]
+    fn foreign_origins_are_refused() {
+        let foreign = headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "gallery.example"),
+        ]);
+        assert!(!origin_allowed(&foreign, &["https://web.max.ru".into()]));
+        let null = headers(&[("origin", "null"), ("host", "gallery.example")]);
+        assert!(!origin_allowed(&null, &[]));
+    }
+
+    #[test]
+    fn clients_without_an_origin_are_not_browsers_and_pass() {
+        assert!(origin_allowed(
+            &headers(&[("host", "gallery.example")]),
+            &[]
+        ));
+    }
+}
