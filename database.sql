@@ -208,6 +208,56 @@ create index photos_original_file_idx on photos (original_file);
 create index photos_preview_file_idx on photos (preview_file);
 create index photos_thumbnail_file_idx on photos (thumbnail_file);
 
+-- migration 20261122000004 (events)
+-- Realtime: every change is an event with a global sequence number, written in the same
+-- transaction as the change (see backend/src/events). Clients resume from the last `seq` they
+-- saw; the newest `GALLERY_EVENTS_WINDOW` events are kept for that, older ones are deleted.
+
+create table events (
+    seq bigint generated always as identity primary key,
+    kind text not null,
+    -- Who may see it: null for everyone, otherwise exactly these users.
+    audience bigint[],
+    -- The event as clients receive it (`gallery_types::Event`), serialized once.
+    payload json not null,
+    created_at timestamptz not null default now(),
+    constraint events_audience_not_empty check (audience is null or cardinality(audience) > 0)
+);
+
+-- Single-use passes for opening a signed-in WebSocket (`POST /api/ws/ticket`).
+create table ws_tickets (
+    ticket_hash bytea primary key,
+    session_id uuid not null references sessions (id) on delete cascade,
+    expires_at timestamptz not null
+);
+create index ws_tickets_expires_at_idx on ws_tickets (expires_at);
+
+-- Appends an event and announces it to every instance's listener (`NOTIFY gallery_events`,
+-- payload: the sequence number; delivered when the transaction commits). Call it as the last
+-- statement of the transaction that makes the change.
+--
+-- Ordering: the transaction-level advisory lock is held from before the sequence number is
+-- drawn until the transaction ends, so event-writing transactions commit in sequence order.
+-- A reader that sees event N therefore sees every event before N that will ever commit:
+-- nothing can commit "late" behind a number already delivered, and gaps are only rolled-back
+-- transactions. (Committing a NOTIFY takes a database-wide lock anyway, so this costs little
+-- concurrency on top.)
+create function publish_event(event_kind text, event_audience bigint[], event_payload json)
+returns bigint
+language plpgsql
+as $$
+declare
+    new_seq bigint;
+begin
+    perform pg_advisory_xact_lock(7412063001);
+    insert into events (kind, audience, payload)
+    values (event_kind, event_audience, event_payload)
+    returning seq into new_seq;
+    perform pg_notify('gallery_events', new_seq::text);
+    return new_seq;
+end;
+$$;
+
 -- sqlx's record of applied migrations
 create table if not exists _sqlx_migrations (
     version bigint primary key,
@@ -221,6 +271,7 @@ create table if not exists _sqlx_migrations (
 insert into _sqlx_migrations (version, description, success, checksum, execution_time) values
     (20261122000001, 'extensions', true, '\xef1d97c9498465194072440ab6a8115756ae51e7251c8844f980d765415f325b2039325cdc5b630285ae62caf0fe1ffb', 0),
     (20261122000002, 'users and sessions', true, '\x6f1c8b2e2d95678e9088d7f84d688dab741e7f14194e01dbdcafa2556b283eae6263c67d72b34a1613b97194056eae12', 0),
-    (20261122000003, 'photos', true, '\xcfd1d54c9ee808edcd2d3138a6b27ac15ead516cb94cc010e6a40eda2a9bcd7f3a72fe90ef08798bcd0d49c4c442d3eb', 0);
+    (20261122000003, 'photos', true, '\xcfd1d54c9ee808edcd2d3138a6b27ac15ead516cb94cc010e6a40eda2a9bcd7f3a72fe90ef08798bcd0d49c4c442d3eb', 0),
+    (20261122000004, 'events', true, '\xff253a6abd011f34ed333a80e3774f03be95f850913726ae3f4370c194913030dfdf18df7170429e9f2ac8139cd36e86', 0);
 
 commit;

@@ -41,6 +41,17 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A handle on a server the test runs itself.
+    pub fn for_running(address: String, database: String, web_dir: PathBuf) -> Self {
+        TestApp {
+            address,
+            client: test_client(),
+            database,
+            web_dir,
+            _scratch: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -82,14 +93,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
 
     TestApp {
         address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: test_client(),
         database,
         web_dir,
         _scratch: scratch,
     }
+}
+
+fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// A test server's configuration, with a fresh database (whose name comes second) and a

@@ -16,6 +16,8 @@ mod passwords;
 mod photos;
 mod qr_sign_in;
 mod rate_limits;
+mod realtime;
 mod schema;
+mod sockets;
 mod tokens;
 mod web_client;

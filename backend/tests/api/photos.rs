@@ -40,7 +40,7 @@ async fn upload_as(
         .unwrap()
 }
 
-async fn upload(app: &TestApp, user: &SignedIn, bytes: Vec<u8>, title: &str) -> Value {
+pub async fn upload(app: &TestApp, user: &SignedIn, bytes: Vec<u8>, title: &str) -> Value {
     let response = upload_as(app, user, bytes, "photo.jpg", "image/jpeg", title).await;
     assert_eq!(response.status(), 201, "upload of {title}");
     response.json().await.unwrap()

@@ -1,0 +1,803 @@
+//! Realtime: events over WebSockets, resume, fan-out across instances, backpressure, tickets.
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::SinkExt;
+use gallery::{
+    config::ServeConfig,
+    events::{self, Audience},
+    startup::Application,
+};
+use gallery_types::{ClientMessage, ErrorCode, Event, PhotoUpdated, ServerMessage, close_code};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{
+    helpers::{
+        SignedIn, TestApp, assert_json_error, database_url, spawn_app, spawn_app_with, test_config,
+    },
+    images,
+    photos::upload,
+    sockets::{Open, refusal},
+};
+
+/// Every sequence number in the test's database, in order.
+async fn stored_sequence(app: &TestApp) -> Vec<i64> {
+    let mut connection = sqlx::PgConnection::connect(database_url(&app.database).as_str())
+        .await
+        .unwrap();
+    sqlx::query_scalar("select seq from events order by seq")
+        .fetch_all(&mut connection)
+        .await
+        .unwrap()
+}
+
+async fn photo_of(app: &TestApp, user: &SignedIn, seed: u32) -> i64 {
+    let image = images::two_tone(64, 48, seed);
+    let photo = upload(app, user, images::jpeg(&image), &format!("photo {seed}")).await;
+    photo["id"].as_i64().unwrap()
+}
+
+/// Favorites (or unfavorites) a photo: one `favorite_count` event each time.
+async fn toggle_favorite(app: &TestApp, user: &SignedIn, photo_id: i64, on: bool) {
+    let request = if on {
+        app.client
+            .put(app.url(&format!("/api/photos/{photo_id}/favorite")))
+    } else {
+        app.client
+            .delete(app.url(&format!("/api/photos/{photo_id}/favorite")))
+    };
+    let response = request
+        .bearer_auth(&user.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "favorite {on}");
+}
+
+async fn patch_photo(app: &TestApp, user: &SignedIn, photo_id: i64, body: &Value) {
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/photos/{photo_id}")))
+        .bearer_auth(&user.access_token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "patch");
+}
+
+#[tokio::test]
+async fn every_photo_change_reaches_an_anonymous_socket_in_order() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", Some("ann")).await;
+    let (mut socket, hello) = app.open(Open::default()).await;
+    assert_eq!(hello.user_id, None);
+    assert!(!hello.reload);
+
+    let photo_id = photo_of(&app, &ann, 1).await;
+    let (created_seq, created) = socket.event().await;
+    assert!(created_seq > hello.seq);
+    let Event::PhotoCreated(created) = created else {
+        panic!("expected photo_created, got {created:?}");
+    };
+    assert_eq!(created.photo.id, photo_id);
+    assert_eq!(created.photo.owner.id, ann.user_id());
+    assert!(
+        !created.photo.favorited,
+        "events are the same for every viewer"
+    );
+
+    patch_photo(
+        &app,
+        &ann,
+        photo_id,
+        &json!({"title": "Renamed", "tags": ["sea"]}),
+    )
+    .await;
+    toggle_favorite(&app, &ann, photo_id, true).await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/photos/{photo_id}")))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let (updated_seq, updated) = socket.event().await;
+    let Event::PhotoUpdated(updated) = updated else {
+        panic!("expected photo_updated, got {updated:?}");
+    };
+    assert_eq!(
+        (updated.photo_id, updated.title.as_str(), updated.tags),
+        (photo_id, "Renamed", vec!["sea".to_owned()])
+    );
+    let (favorite_seq, favorite) = socket.event().await;
+    let Event::FavoriteCount(favorite) = favorite else {
+        panic!("expected favorite_count, got {favorite:?}");
+    };
+    assert_eq!((favorite.photo_id, favorite.favorite_count), (photo_id, 1));
+    let (deleted_seq, deleted) = socket.event().await;
+    assert!(
+        matches!(deleted, Event::PhotoDeleted(ref d) if d.photo_id == photo_id),
+        "{deleted:?}"
+    );
+    assert!(created_seq < updated_seq && updated_seq < favorite_seq && favorite_seq < deleted_seq);
+}
+
+#[tokio::test]
+async fn a_thousand_reconnects_with_events_in_the_gaps_lose_and_repeat_nothing() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let (mut socket, hello) = app.open(Open::default()).await;
+    let photo_id = photo_of(&app, &ann, 2).await;
+    let (created, _) = socket.event().await;
+    let mut last = created;
+    let mut received = Vec::new();
+    let mut favorited = false;
+    let mut toggle = async || {
+        favorited = !favorited;
+        toggle_favorite(&app, &ann, photo_id, favorited).await;
+    };
+
+    for cycle in 0..1000usize {
+        drop(socket);
+        // While disconnected: 0, 1 or 2 events.
+        let missed = cycle % 3;
+        for _ in 0..missed {
+            toggle().await;
+        }
+        let (resumed, hello) = app
+            .open(Open {
+                after: Some(last),
+                ..Open::default()
+            })
+            .await;
+        socket = resumed;
+        assert_eq!((hello.seq, hello.reload), (last, false), "cycle {cycle}");
+        // Right after the hello, while the missed ones are being replayed: one more.
+        toggle().await;
+        for _ in 0..missed + 1 {
+            let (seq, event) = socket.event().await;
+            assert!(matches!(event, Event::FavoriteCount(_)), "{event:?}");
+            assert!(seq > last, "cycle {cycle}: {seq} after {last}");
+            last = seq;
+            received.push(seq);
+        }
+    }
+    // Nothing more is queued behind the last one: the next event is a new one.
+    toggle().await;
+    let (seq, _) = socket.event().await;
+    received.push(seq);
+
+    let stored = stored_sequence(&app).await;
+    let after_start: Vec<i64> = stored.into_iter().filter(|seq| *seq > created).collect();
+    assert_eq!(received.len(), 1000 + 999 + 1, "events received");
+    assert_eq!(received, after_start, "every event, once, in order");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_writers_are_each_delivered_once_to_a_listener() {
+    const WRITERS: usize = 50;
+    const TOGGLES: usize = 10;
+    let app = Arc::new(spawn_app().await);
+    let owner = app.sign_in(9001, "Owner", None).await;
+    let mut writers = Vec::new();
+    for index in 0..WRITERS {
+        writers.push(app.sign_in(10_000 + index as i64, "Writer", None).await);
+    }
+    let (mut listener, _) = app.open(Open::default()).await;
+    let photo_id = photo_of(&app, &owner, 3).await;
+    let (created, _) = listener.event().await;
+
+    let mut tasks = Vec::new();
+    for writer in writers {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            for toggle in 0..TOGGLES {
+                toggle_favorite(&app, &writer, photo_id, toggle % 2 == 0).await;
+            }
+        }));
+    }
+    let mut received = Vec::new();
+    let mut counts = Vec::new();
+    for _ in 0..WRITERS * TOGGLES {
+        let (seq, event) = listener.event().await;
+        let Event::FavoriteCount(count) = event else {
+            panic!("expected favorite_count, got {event:?}");
+        };
+        received.push(seq);
+        counts.push(count.favorite_count);
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    let stored: Vec<i64> = stored_sequence(&app)
+        .await
+        .into_iter()
+        .filter(|seq| *seq > created)
+        .collect();
+    assert_eq!(
+        received, stored,
+        "every sequence number exactly once, in order"
+    );
+    // Each writer ended unfavorited, and the counts told along the way are consistent with
+    // the order: the last one is the final count.
+    assert_eq!(counts.last(), Some(&0));
+    assert!(
+        counts
+            .iter()
+            .all(|count| (0..=WRITERS as i32).contains(count))
+    );
+}
+
+/// A second server on the same database as `app`.
+async fn second_instance(app: &TestApp) -> TestApp {
+    spawn_app_with(|config| {
+        config.database.url = Some(database_url(&app.database).to_string().into());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn events_and_qr_approvals_cross_instances() {
+    let first = spawn_app().await;
+    let second = second_instance(&first).await;
+    let ann = first.sign_in(9001, "Ann", None).await;
+    let (mut on_second, _) = second.open(Open::default()).await;
+
+    let photo_id = photo_of(&first, &ann, 4).await;
+    let (_, event) = on_second.event().await;
+    assert!(
+        matches!(event, Event::PhotoCreated(ref created) if created.photo.id == photo_id),
+        "{event:?}"
+    );
+
+    // A desktop waits on the second instance; the phone approves on the first.
+    let request: Value = second
+        .client
+        .post(second.url("/api/auth/qr"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = request["id"].as_str().unwrap().to_owned();
+    on_second
+        .send(&ClientMessage::WatchQrLogin {
+            id: id.clone(),
+            poll_secret: request["poll_secret"].as_str().unwrap().to_owned(),
+        })
+        .await;
+    assert!(matches!(
+        on_second.next().await,
+        ServerMessage::QrLoginPending { .. }
+    ));
+    let approved = first
+        .client
+        .post(first.url(&format!("/api/auth/qr/{id}/approve")))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 204);
+    match on_second.next().await {
+        ServerMessage::QrLoginSignedIn {
+            id: signed_in,
+            tokens,
+        } => {
+            assert_eq!(signed_in, id);
+            assert_eq!(tokens.user.id, ann.user_id());
+            assert!(tokens.refresh_token.is_some());
+            let me = second.get_as("/api/me", &tokens.access_token).await;
+            assert_eq!(me.status(), 200);
+        }
+        other => panic!("expected the tokens, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_qr_watch_reports_declines_and_wrong_secrets() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let (mut desktop, _) = app.open(Open::default()).await;
+    let request: Value = app
+        .client
+        .post(app.url("/api/auth/qr"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = request["id"].as_str().unwrap().to_owned();
+
+    desktop
+        .send(&ClientMessage::WatchQrLogin {
+            id: id.clone(),
+            poll_secret: "not the secret".into(),
+        })
+        .await;
+    assert!(
+        matches!(
+            desktop.next().await,
+            ServerMessage::Error {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "a wrong secret looks like an unknown request"
+    );
+
+    desktop
+        .send(&ClientMessage::WatchQrLogin {
+            id: id.clone(),
+            poll_secret: request["poll_secret"].as_str().unwrap().to_owned(),
+        })
+        .await;
+    assert!(matches!(
+        desktop.next().await,
+        ServerMessage::QrLoginPending { .. }
+    ));
+    let declined = app
+        .client
+        .post(app.url(&format!("/api/auth/qr/{id}/decline")))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 204);
+    assert_eq!(desktop.next().await, ServerMessage::QrLoginGone { id });
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_while_others_keep_up() {
+    // About 8 MB: more than the kernel buffers on both ends of a loopback connection can hold
+    // (4 MB each at most), so the server's writes to the stalled client must block.
+    const EVENTS: usize = 2_600;
+    const PER_TRANSACTION: usize = 25;
+    let app = spawn_app_with(|config| {
+        config.realtime.queue = 256;
+        config.realtime.send_timeout_seconds = 2;
+    })
+    .await;
+    let (mut stalled, _) = app
+        .open(Open {
+            receive_buffer: Some(4096),
+            ..Open::default()
+        })
+        .await;
+    let (mut reader, _) = app.open(Open::default()).await;
+
+    let writer = async {
+        let mut connection = sqlx::PgConnection::connect(database_url(&app.database).as_str())
+            .await
+            .unwrap();
+        for batch in 0..EVENTS / PER_TRANSACTION {
+            let mut transaction = connection.begin().await.unwrap();
+            for index in 0..PER_TRANSACTION {
+                let event = Event::PhotoUpdated(PhotoUpdated {
+                    photo_id: 1,
+                    title: format!("take {}", batch * PER_TRANSACTION + index),
+                    description: "x".repeat(3000),
+                    tags: Vec::new(),
+                });
+                events::publish(&mut transaction, &Audience::Everyone, &event)
+                    .await
+                    .unwrap();
+            }
+            transaction.commit().await.unwrap();
+        }
+    };
+    let read = async {
+        for index in 0..EVENTS {
+            let (_, event) = reader.event().await;
+            assert!(
+                matches!(event, Event::PhotoUpdated(ref updated) if updated.title == format!("take {index}")),
+                "{event:?}"
+            );
+        }
+    };
+    tokio::join!(writer, read);
+
+    let (code, events) = stalled.until_closed().await;
+    assert!(
+        events < EVENTS,
+        "the stalled client was cut off ({events} events)"
+    );
+    assert!(
+        code.is_none() || code == Some(close_code::TOO_SLOW),
+        "closed as too slow, or dropped when even the close frame could not be sent: {code:?}"
+    );
+}
+
+#[tokio::test]
+async fn foreign_origins_reused_tickets_and_oversize_messages_are_refused() {
+    let app = spawn_app_with(|config| {
+        config.realtime.allowed_origins = vec!["https://web.max.ru".into()];
+    })
+    .await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+
+    let foreign = app
+        .try_open(Open {
+            origin: Some("https://evil.example"),
+            ..Open::default()
+        })
+        .await
+        .err()
+        .expect("refused");
+    let (status, body) = refusal(foreign);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden_origin"))
+    );
+    let own_origin = app.address.clone();
+    for origin in [own_origin.as_str(), "https://web.max.ru"] {
+        let (_, hello) = app
+            .open(Open {
+                origin: Some(origin),
+                ..Open::default()
+            })
+            .await;
+        assert!(!hello.reload, "{origin} is allowed");
+    }
+
+    let ticket = app.ticket(&ann).await;
+    let (_, hello) = app
+        .open(Open {
+            ticket: Some(&ticket),
+            ..Open::default()
+        })
+        .await;
+    assert_eq!(hello.user_id, Some(ann.user_id()));
+    let reused = app
+        .try_open(Open {
+            ticket: Some(&ticket),
+            ..Open::default()
+        })
+        .await
+        .err()
+        .expect("refused");
+    let (status, body) = refusal(reused);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_ticket"))
+    );
+
+    // Not a WebSocket request at all.
+    assert_json_error(app.get("/ws").await, 400, "bad_request").await;
+
+    let (mut socket, _) = app.open(Open::default()).await;
+    socket.send_text("{\"type\":\"no_such_message\"}").await;
+    assert!(matches!(
+        socket.next().await,
+        ServerMessage::Error {
+            code: ErrorCode::InvalidMessage,
+            ..
+        }
+    ));
+    socket.send_text(&"x".repeat(70 * 1024)).await;
+    assert_eq!(
+        socket.until_closed().await.0,
+        Some(close_code::MESSAGE_TOO_BIG)
+    );
+
+    let (mut chatty, _) = app.open(Open::default()).await;
+    for _ in 0..100 {
+        if chatty.stream.send(Message::text("{}")).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(
+        chatty.until_closed().await.0,
+        Some(close_code::POLICY_VIOLATION)
+    );
+
+    let (mut binary, _) = app.open(Open::default()).await;
+    binary
+        .stream
+        .send(Message::binary(vec![1, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(
+        binary.until_closed().await.0,
+        Some(close_code::UNSUPPORTED_DATA)
+    );
+}
+
+#[tokio::test]
+async fn private_events_reach_only_their_users() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let ann_on_laptop = app.sign_in(9001, "Ann", None).await;
+    let bob = app.sign_in(9002, "Bob", None).await;
+    let (mut ann_socket, hello) = app.open_as(&ann).await;
+    assert_eq!(hello.user_id, Some(ann.user_id()));
+    let (mut laptop_socket, _) = app.open_as(&ann_on_laptop).await;
+    let (mut bob_socket, _) = app.open_as(&bob).await;
+    let (mut anonymous, _) = app.open(Open::default()).await;
+
+    // Ann goes private: everybody is told (her photos vanish for them).
+    let response = app
+        .client
+        .patch(app.url("/api/me"))
+        .bearer_auth(&ann.access_token)
+        .json(&json!({"is_private": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    for socket in [
+        &mut ann_socket,
+        &mut laptop_socket,
+        &mut bob_socket,
+        &mut anonymous,
+    ] {
+        let (_, event) = socket.event().await;
+        assert!(
+            matches!(event, Event::ProfileVisibility(ref v) if v.user_id == ann.user_id() && v.is_private),
+            "{event:?}"
+        );
+    }
+
+    // Her new photo is hers alone; Bob's is everyone's.
+    let ann_photo = photo_of(&app, &ann, 6).await;
+    let bob_photo = photo_of(&app, &bob, 7).await;
+    let created = |event: &Event| match event {
+        Event::PhotoCreated(created) => created.photo.id,
+        other => panic!("expected photo_created, got {other:?}"),
+    };
+    for socket in [&mut ann_socket, &mut laptop_socket] {
+        assert_eq!(created(&socket.event().await.1), ann_photo);
+        assert_eq!(created(&socket.event().await.1), bob_photo);
+    }
+    for socket in [&mut bob_socket, &mut anonymous] {
+        assert_eq!(
+            created(&socket.event().await.1),
+            bob_photo,
+            "Ann's photo is not shown"
+        );
+    }
+
+    // Ann ends her laptop session from her phone: both of her sockets learn it, the laptop's
+    // socket closes, and nobody else hears of it.
+    let sessions: Vec<Value> = app
+        .get_as("/api/me/sessions", &ann.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let laptop = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let laptop_ticket = app.ticket(&ann_on_laptop).await;
+    let ended = app
+        .client
+        .delete(app.url(&format!("/api/me/sessions/{laptop}")))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
+    for socket in [&mut ann_socket, &mut laptop_socket] {
+        let (_, event) = socket.event().await;
+        let Event::SessionsRevoked(revoked) = event else {
+            panic!("expected sessions_revoked, got {event:?}");
+        };
+        assert_eq!(revoked.session_ids.len(), 1);
+        assert_eq!(revoked.session_ids[0].to_string(), laptop);
+    }
+    assert_eq!(
+        laptop_socket.until_closed().await.0,
+        Some(close_code::SESSION_ENDED)
+    );
+    toggle_favorite(&app, &bob, bob_photo, true).await;
+    for socket in [&mut ann_socket, &mut bob_socket, &mut anonymous] {
+        assert!(
+            matches!(socket.event().await.1, Event::FavoriteCount(_)),
+            "the next event after the private one"
+        );
+    }
+
+    // A ticket taken before the session ended opens nothing.
+    let refused = app
+        .try_open(Open {
+            ticket: Some(&laptop_ticket),
+            ..Open::default()
+        })
+        .await
+        .err()
+        .expect("refused");
+    let (status, body) = refusal(refused);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_ticket"))
+    );
+}
+
+#[tokio::test]
+async fn signing_out_closes_the_sessions_sockets() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let (mut socket, _) = app.open_as(&ann).await;
+    let response = app
+        .post_json(
+            "/api/auth/logout",
+            &json!({"refresh_token": ann.refresh_token()}),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    assert!(matches!(socket.event().await.1, Event::SessionsRevoked(_)));
+    assert_eq!(
+        socket.until_closed().await.0,
+        Some(close_code::SESSION_ENDED)
+    );
+}
+
+#[tokio::test]
+async fn a_client_too_far_behind_is_told_to_reload() {
+    let app = spawn_app_with(|config| config.realtime.events_window = 5).await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let photo_id = photo_of(&app, &ann, 8).await;
+    let (_, start) = app.open(Open::default()).await;
+    for on in [true, false, true, false, true, false] {
+        toggle_favorite(&app, &ann, photo_id, on).await;
+    }
+    let head = *stored_sequence(&app).await.last().unwrap();
+
+    let (_, behind) = app
+        .open(Open {
+            after: Some(start.seq),
+            ..Open::default()
+        })
+        .await;
+    assert_eq!(
+        (behind.seq, behind.reload),
+        (head, true),
+        "six missed, five kept"
+    );
+    let (_, unknown) = app
+        .open(Open {
+            after: Some(head + 1000),
+            ..Open::default()
+        })
+        .await;
+    assert_eq!(
+        (unknown.seq, unknown.reload),
+        (head, true),
+        "a position from elsewhere"
+    );
+    let (mut close_behind, within) = app
+        .open(Open {
+            after: Some(head - 2),
+            ..Open::default()
+        })
+        .await;
+    assert_eq!((within.seq, within.reload), (head - 2, false));
+    assert_eq!(close_behind.event().await.0, head - 1);
+    assert_eq!(close_behind.event().await.0, head);
+}
+
+#[tokio::test]
+async fn silent_peers_are_dropped_and_stopping_says_going_away() {
+    let (mut config, database, _scratch) = test_config().await;
+    config.realtime.ping_seconds = 1;
+    config.realtime.idle_seconds = 2;
+    run_with_stop(config, database, async |app, stop| {
+        // A peer that reads bytes but never speaks WebSocket back: no pong ever comes.
+        let started = tokio::time::Instant::now();
+        let received = silent_peer(app).await;
+        assert!(received.starts_with(b"HTTP/1.1 101"), "upgraded");
+        let idle_close = [0x88, 2 + 26, 0x0f, 0xa2];
+        assert!(
+            received.windows(4).any(|window| window == idle_close),
+            "closed with {} (the idle code)",
+            close_code::IDLE
+        );
+        assert!(started.elapsed() >= Duration::from_secs(2));
+
+        let (mut listening, _) = app.open(Open::default()).await;
+        stop.send(()).unwrap();
+        assert_eq!(
+            listening.until_closed().await.0,
+            Some(close_code::GOING_AWAY)
+        );
+    })
+    .await;
+}
+
+/// Opens `/ws` by hand and reads whatever the server sends until it hangs up.
+async fn silent_peer(app: &TestApp) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(handshake.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut received))
+        .await
+        .expect("the server hangs up in time")
+        .unwrap();
+    received
+}
+
+/// Runs a server with `config` until `test` sends on its channel, then waits for it to stop.
+async fn run_with_stop(
+    config: ServeConfig,
+    database: String,
+    test: impl AsyncFnOnce(&TestApp, tokio::sync::oneshot::Sender<()>),
+) {
+    let web_dir = config.web_dir.clone();
+    let application = Application::build(config).await.unwrap();
+    let address = format!("http://{}", application.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until(async {
+        let _ = stopped.await;
+    }));
+    let app = TestApp::for_running(address, database, web_dir);
+    test(&app, stop).await;
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn events_can_be_read_over_http_too() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let start: Value = app.get("/api/events").await.json().await.unwrap();
+    assert_eq!(start["events"], json!([]));
+    let after = start["next_after"].as_i64().unwrap();
+    let photo_id = photo_of(&app, &ann, 9).await;
+    toggle_favorite(&app, &ann, photo_id, true).await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/logout-all"))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let page: Value = app
+        .get(&format!("/api/events?after={after}&limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["events"][0]["event"]["kind"], "photo_created");
+    assert_eq!(page["more"], true);
+    let next = page["next_after"].as_i64().unwrap();
+    let rest: Value = app
+        .get(&format!("/api/events?after={next}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = rest["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["event"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["favorite_count"],
+        "the session event is Ann's alone"
+    );
+    assert_eq!(rest["more"], false);
+
+    let too_old: Value = app.get("/api/events?after=-1").await.json().await.unwrap();
+    assert_eq!(too_old["code"], "bad_request");
+}
