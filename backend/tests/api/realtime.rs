@@ -131,7 +131,7 @@ async fn every_photo_change_reaches_an_anonymous_socket_in_order() {
 async fn a_thousand_reconnects_with_events_in_the_gaps_lose_and_repeat_nothing() {
     let app = spawn_app().await;
     let ann = app.sign_in(9001, "Ann", None).await;
-    let (mut socket, hello) = app.open(Open::default()).await;
+    let (mut socket, _) = app.open(Open::default()).await;
     let photo_id = photo_of(&app, &ann, 2).await;
     let (created, _) = socket.event().await;
     let mut last = created;
