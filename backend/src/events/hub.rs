@@ -71,6 +71,9 @@ impl SharedEvent {
     }
 }
 
+/// A connection's queue of live events, and the watermark it starts above.
+pub type Subscription = (broadcast::Receiver<Arc<SharedEvent>>, i64);
+
 /// This instance's end of the event stream.
 pub struct EventHub {
     sender: broadcast::Sender<Arc<SharedEvent>>,
@@ -101,7 +104,7 @@ impl EventHub {
 
     /// A new connection's view: its queue first, then the watermark. Events after the
     /// watermark are broadcast after this call, so they are all in the queue.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<SharedEvent>>, i64) {
+    pub fn subscribe(&self) -> Subscription {
         let receiver = self.sender.subscribe();
         (receiver, self.watermark.load(Ordering::Acquire))
     }

@@ -10,7 +10,7 @@ pub mod hub;
 use gallery_types::{Event, SequencedEvent};
 use sqlx::{PgConnection, PgPool};
 
-pub use hub::{EventHub, SharedEvent};
+pub use hub::{EventHub, SharedEvent, Subscription};
 
 /// The `NOTIFY` channel events are announced on (payload: the sequence number).
 pub const EVENTS_CHANNEL: &str = "gallery_events";

@@ -13,7 +13,13 @@ use gallery_types::{ClientMessage, ErrorCode, ServerMessage, close_code};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use poem::Upgraded;
 use tokio::{
-    sync::{broadcast::error::RecvError, futures::Notified},
+    sync::{
+        broadcast::{
+            self,
+            error::{RecvError, TryRecvError},
+        },
+        futures::Notified,
+    },
     time::{Instant, MissedTickBehavior},
 };
 use tokio_tungstenite::{
@@ -27,7 +33,7 @@ use tokio_tungstenite::{
 use super::tickets::Holder;
 use crate::{
     auth::{self, qr},
-    events::{self, Resume, SharedEvent},
+    events::{self, Resume, SharedEvent, Subscription},
     startup::AppState,
 };
 
@@ -66,9 +72,10 @@ pub async fn serve(
     state: AppState,
     holder: Option<Holder>,
     after: Option<i64>,
+    subscription: Subscription,
 ) {
     let ending = Connection::new(&state, holder)
-        .run(&mut socket, after)
+        .run(&mut socket, after, subscription)
         .await;
     if let Ending::Close(code, reason) = ending {
         let frame = CloseFrame {
@@ -109,9 +116,13 @@ impl<'a> Connection<'a> {
         self.holder.map(|holder| holder.user_id)
     }
 
-    async fn run(&self, socket: &mut Socket, after: Option<i64>) -> Ending {
+    async fn run(
+        &self,
+        socket: &mut Socket,
+        after: Option<i64>,
+        (mut live, watermark): Subscription,
+    ) -> Ending {
         let realtime = &self.state.realtime;
-        let (mut live, watermark) = realtime.hub.subscribe();
         let mut stopping = realtime.hub.stopping();
         if *stopping.borrow_and_update() {
             return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
@@ -262,7 +273,7 @@ impl<'a> Connection<'a> {
     async fn forward(
         &self,
         socket: &mut Socket,
-        live: &mut tokio::sync::broadcast::Receiver<Arc<SharedEvent>>,
+        live: &mut broadcast::Receiver<Arc<SharedEvent>>,
         first: Arc<SharedEvent>,
         last_sent: &mut i64,
     ) -> Result<(), Ending> {
@@ -280,7 +291,7 @@ impl<'a> Connection<'a> {
             if sent < SEND_BATCH {
                 next = match live.try_recv() {
                     Ok(event) => Some(event),
-                    Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                    Err(TryRecvError::Lagged(_)) => {
                         return Err(Ending::Close(
                             close_code::TOO_SLOW,
                             "too far behind; resume",

@@ -64,6 +64,9 @@ pub async fn socket(
         )
         .into());
     }
+    // Subscribed before the ticket is checked: whatever happens to its session after the
+    // check (it may end) is then an event in this connection's queue.
+    let subscription = state.realtime.hub.subscribe();
     let holder = match params.ticket.as_deref() {
         None => None,
         Some(ticket) => Some(
@@ -87,7 +90,7 @@ pub async fn socket(
             return;
         };
         let socket = WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(config())).await;
-        connection::serve(socket, state, holder, after).await;
+        connection::serve(socket, state, holder, after, subscription).await;
     });
     Ok(Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
