@@ -1,4 +1,4 @@
-//! The root component: language context, router and layout.
+//! The root component: language, session and realtime contexts, router and layout.
 
 use yew::{Html, function_component, html, use_effect_with};
 use yew_router::{BrowserRouter, Switch, hooks::use_navigator};
@@ -6,6 +6,7 @@ use yew_router::{BrowserRouter, Switch, hooks::use_navigator};
 use crate::{
     components::Layout,
     i18n::I18nProvider,
+    realtime::RealtimeProvider,
     route::{self, Route},
     session::{SessionProvider, use_session},
 };
@@ -15,12 +16,14 @@ pub fn app() -> Html {
     html! {
         <I18nProvider>
             <SessionProvider>
-                <BrowserRouter>
-                    <DeepLinks />
-                    <Layout>
-                        <Switch<Route> render={route::switch} />
-                    </Layout>
-                </BrowserRouter>
+                <RealtimeProvider>
+                    <BrowserRouter>
+                        <DeepLinks />
+                        <Layout>
+                            <Switch<Route> render={route::switch} />
+                        </Layout>
+                    </BrowserRouter>
+                </RealtimeProvider>
             </SessionProvider>
         </I18nProvider>
     }

@@ -7,6 +7,7 @@ mod hooks;
 mod i18n;
 mod max_bridge;
 mod pages;
+mod realtime;
 mod route;
 mod session;
 

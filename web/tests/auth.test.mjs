@@ -1,5 +1,6 @@
 // Signing in as a person would: inside Max automatically, on a desktop by QR code (approved
-// from the mini-app) and by password, staying signed in across reloads, signing out.
+// from the mini-app, the answer arriving on the tab's socket) and by password, staying signed
+// in across reloads, signing out.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -25,6 +26,18 @@ test('inside Max the user is signed in automatically', async () => {
 
 test('a desktop signs in by QR code approved in the mini-app', async () => {
   const desktop = await openPage(browser);
+  // The approval arrives on the tab's socket, not by polling over HTTP.
+  const frames = { sent: [], received: [] };
+  const polls = [];
+  desktop.page.on('websocket', (socket) => {
+    socket.on('framesent', (frame) => frames.sent.push(String(frame.payload)));
+    socket.on('framereceived', (frame) => frames.received.push(String(frame.payload)));
+  });
+  desktop.page.on('request', (request) => {
+    if (request.method() === 'GET' && /\/api\/auth\/qr\/[^/]+$/.test(new URL(request.url()).pathname)) {
+      polls.push(request.url());
+    }
+  });
   await desktop.page.goto(new URL('/login', baseUrl).href);
   await desktop.page.locator('[data-testid="qr-code"] svg').waitFor();
   const link = await desktop.page.locator('[data-testid="qr-link"]').getAttribute('href');
@@ -45,6 +58,16 @@ test('a desktop signs in by QR code approved in the mini-app', async () => {
   // The waiting desktop is signed in as the phone's user.
   await desktop.page.locator('[data-testid="signed-in"]', { hasText: 'Anna' }).waitFor();
   await desktop.page.locator('[data-testid="account-name"]', { hasText: 'Anna' }).waitFor();
+  const types = (payloads) => payloads.map((payload) => {
+    try {
+      return JSON.parse(payload).type;
+    } catch {
+      return payload;
+    }
+  });
+  assert.ok(types(frames.sent).includes('watch_qr_login'), `sent ${types(frames.sent)}`);
+  assert.ok(types(frames.received).includes('qr_login_signed_in'), `received ${types(frames.received)}`);
+  assert.deepEqual(polls, [], 'no long-polling');
 
   // And stays signed in across a reload (the httpOnly cookie).
   await desktop.page.reload();

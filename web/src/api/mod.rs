@@ -5,8 +5,8 @@
 
 use gallery_types::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, ErrorBody, ErrorCode, LogoutRequest,
-    MaxSignInRequest, Me, PasswordSignInRequest, QrLoginCreated, QrLoginPending,
-    QrLoginRequestInfo, RefreshRequest, ServiceStatus, SessionInfo, TokenResponse, UpdateMeRequest,
+    MaxSignInRequest, Me, PasswordSignInRequest, QrLoginCreated, QrLoginRequestInfo,
+    RefreshRequest, ServiceStatus, SessionInfo, TokenResponse, UpdateMeRequest, WsTicket,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 
@@ -100,6 +100,19 @@ pub async fn refresh() -> Result<TokenResponse, ApiFailure> {
     .await
 }
 
+/// `POST /api/auth/refresh` with a refresh token the page was handed (a desktop's QR
+/// sign-in), asking for the cookie in return: afterwards no refresh token is left in the
+/// page's memory.
+pub async fn refresh_into_cookie(refresh_token: String) -> Result<TokenResponse, ApiFailure> {
+    send(
+        Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
+        &RefreshRequest {
+            refresh_token: Some(refresh_token),
+        },
+    )
+    .await
+}
+
 /// `POST /api/auth/logout` with the session cookie.
 pub async fn logout() -> Result<(), ApiFailure> {
     send_expecting_nothing(Request::post("/api/auth/logout").json(&LogoutRequest::default())).await
@@ -119,35 +132,6 @@ pub async fn logout_everywhere(token: &str) -> Result<(), ApiFailure> {
 /// `POST /api/auth/qr`.
 pub async fn start_qr_sign_in() -> Result<QrLoginCreated, ApiFailure> {
     receive(Request::post("/api/auth/qr")).await
-}
-
-/// The outcome of waiting on a QR sign-in request.
-pub enum QrWait {
-    SignedIn(Box<TokenResponse>),
-    /// Not approved yet: ask again.
-    Pending,
-}
-
-/// `GET /api/auth/qr/{id}`: waits up to 25 s for the approval, or until `cancel` aborts.
-pub async fn wait_for_qr_sign_in(
-    id: &str,
-    poll_secret: &str,
-    cancel: &web_sys::AbortSignal,
-) -> Result<QrWait, ApiFailure> {
-    let response = Request::get(&format!("/api/auth/qr/{id}?wait=25"))
-        .abort_signal(Some(cancel))
-        .header("X-Poll-Secret", poll_secret)
-        .header(DELIVERY_HEADER, "cookie")
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)?;
-    match response.status() {
-        200 => Ok(QrWait::SignedIn(Box::new(decode(response).await?))),
-        202 => decode::<QrLoginPending>(response)
-            .await
-            .map(|_| QrWait::Pending),
-        _ => Err(failure(response).await),
-    }
 }
 
 /// `GET /api/auth/qr/{id}/request`.
@@ -213,6 +197,11 @@ pub async fn end_session(token: &str, id: &str) -> Result<(), ApiFailure> {
             .await,
     )
     .await
+}
+
+/// `POST /api/ws/ticket`: a single-use pass for opening one signed-in socket.
+pub async fn ws_ticket(token: &str) -> Result<WsTicket, ApiFailure> {
+    receive(Request::post("/api/ws/ticket").header("Authorization", &bearer(token))).await
 }
 
 fn bearer(token: &str) -> String {

@@ -10,6 +10,6 @@ mod status_line;
 pub use layout::Layout;
 pub use page_intro::PageIntro;
 pub use photo_card::{PhotoCard, Placeholder};
-pub use photo_grid::PhotoGrid;
+pub use photo_grid::{NewPhotos, PhotoGrid};
 pub use sign_in_prompt::SignInPrompt;
 pub use status_line::StatusLine;

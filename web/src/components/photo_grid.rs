@@ -1,13 +1,15 @@
-//! A feed as an endless grid: the next page loads when the end comes into view.
+//! A feed as an endless grid: the next page loads when the end comes into view, and live
+//! events keep it current (favorite counts, edits and deletions in place; new photos
+//! announced, or put at the top where that is what the person expects).
 
-use std::{cell::RefCell, rc::Rc};
+use std::rc::Rc;
 
-use gallery_types::Photo;
+use gallery_types::{Event, Photo, PhotoSort};
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{IntersectionObserver, IntersectionObserverEntry};
 use yew::{
-    Callback, Html, Properties, function_component, html, use_effect_with, use_mut_ref,
-    use_node_ref, use_state,
+    Callback, Html, Properties, Reducible, function_component, html, use_effect_with, use_mut_ref,
+    use_node_ref, use_reducer, use_state,
 };
 
 use crate::{
@@ -17,17 +19,142 @@ use crate::{
     },
     components::PhotoCard,
     i18n::{Text, failure_text, use_i18n},
+    realtime::{LiveData, use_realtime, use_realtime_event},
     session::use_session,
 };
+
+/// At most this many announced photos wait for the person; beyond it, showing them loads
+/// the feed again (a tab left open for days should not hoard every upload).
+const FRESH_LIMIT: usize = 100;
+
+/// What a grid does with a photo uploaded while it is shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NewPhotos {
+    /// Counts it on a "N new photos" button, and shows it when that is pressed: the grid
+    /// does not move under someone scrolling it.
+    #[default]
+    Announce,
+    /// Puts it at the top at once (the person's own collection: they just uploaded it).
+    Insert,
+}
 
 /// Where paging stands; kept outside rendering so callbacks always see the latest.
 #[derive(Debug, Default)]
 struct Paging {
-    /// Bumped when the query changes: answers to an older query are dropped.
+    /// Bumped when the feed starts over: answers to an older start are dropped.
     generation: u64,
     next_cursor: Option<String>,
     loading: bool,
     finished: bool,
+}
+
+/// What the grid shows. Changed only through [`FeedChange`]s, so that events arriving
+/// together all apply, each to the result of the one before.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Feed {
+    photos: Vec<Photo>,
+    /// Photos uploaded since the grid loaded, newest first, waiting to be shown.
+    fresh: Vec<Photo>,
+    /// More than [`FRESH_LIMIT`] arrived: `fresh` is incomplete.
+    fresh_overflowed: bool,
+    finished: bool,
+    error: Option<ApiFailure>,
+}
+
+enum FeedChange {
+    StartOver,
+    Page {
+        photos: Vec<Photo>,
+        finished: bool,
+    },
+    Failed(ApiFailure),
+    /// A new photo, at the top at once.
+    Insert(Photo),
+    /// A new photo, counted on the button.
+    Announce(Photo),
+    /// The button was pressed.
+    ShowFresh,
+    /// Counts, edits and deletions.
+    Event(Event),
+}
+
+impl Feed {
+    fn shows(&self, id: i64) -> bool {
+        self.photos
+            .iter()
+            .chain(&self.fresh)
+            .any(|photo| photo.id == id)
+    }
+}
+
+impl Reducible for Feed {
+    type Action = FeedChange;
+
+    fn reduce(self: Rc<Self>, change: FeedChange) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match change {
+            FeedChange::StartOver => next = Feed::default(),
+            FeedChange::Page { photos, finished } => {
+                // A popular feed can shift while paging, and an announced photo can be on the
+                // first page: never show a photo twice.
+                for photo in photos {
+                    next.fresh.retain(|fresh| fresh.id != photo.id);
+                    if !next.photos.iter().any(|seen| seen.id == photo.id) {
+                        next.photos.push(photo);
+                    }
+                }
+                next.finished = finished;
+                next.error = None;
+            }
+            FeedChange::Failed(failure) => next.error = Some(failure),
+            FeedChange::Insert(photo) if !next.shows(photo.id) => next.photos.insert(0, photo),
+            // Nothing shown that could move: no need to ask.
+            FeedChange::Announce(photo)
+                if next.photos.is_empty() && next.fresh.is_empty() && next.finished =>
+            {
+                next.photos.push(photo)
+            }
+            FeedChange::Announce(photo) if !next.shows(photo.id) => {
+                if next.fresh.len() < FRESH_LIMIT {
+                    next.fresh.insert(0, photo);
+                } else {
+                    next.fresh_overflowed = true;
+                }
+            }
+            FeedChange::Insert(_) | FeedChange::Announce(_) => return self,
+            FeedChange::ShowFresh => {
+                let mut photos = std::mem::take(&mut next.fresh);
+                photos.append(&mut next.photos);
+                next.photos = photos;
+            }
+            FeedChange::Event(event) => {
+                let in_grid = next.photos.apply(&event);
+                let in_fresh = next.fresh.apply(&event);
+                if !in_grid && !in_fresh {
+                    return self;
+                }
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+/// What a new photo means for a grid showing `query`, if anything.
+fn placement(query: &FeedQuery, new_photos: NewPhotos, photo: &Photo) -> Option<FeedChange> {
+    // A new photo has no favorites yet: its place in a popular feed is at the far end.
+    let belongs = query.sort == PhotoSort::New
+        && query.owner.is_none_or(|owner| owner == photo.owner.id)
+        && query.tag.as_ref().is_none_or(|tag| {
+            let tag = tag.to_lowercase();
+            photo
+                .tags
+                .iter()
+                .any(|photo_tag| photo_tag.to_lowercase() == tag)
+        });
+    belongs.then(|| match new_photos {
+        NewPhotos::Announce => FeedChange::Announce(photo.clone()),
+        NewPhotos::Insert => FeedChange::Insert(photo.clone()),
+    })
 }
 
 #[derive(Debug, PartialEq, Properties)]
@@ -35,31 +162,30 @@ pub struct PhotoGridProps {
     pub query: FeedQuery,
     /// Shown when the feed is empty.
     pub empty: Text,
+    #[prop_or_default]
+    pub new_photos: NewPhotos,
 }
 
 #[function_component(PhotoGrid)]
 pub fn photo_grid(props: &PhotoGridProps) -> Html {
     let i18n = use_i18n();
     let session = use_session();
+    let realtime = use_realtime();
     let token = session
         .session
         .signed_in()
         .map(|signed_in| signed_in.access_token.clone());
-    let items = use_state(Vec::<Photo>::new);
-    let error = use_state(|| None::<ApiFailure>);
-    let finished = use_state(|| false);
+    let feed = use_reducer(Feed::default);
     let paging = use_mut_ref(Paging::default);
-    // Items are appended through this list, not the state handle, which is stale in callbacks.
-    let loaded: Rc<RefCell<Vec<Photo>>> = use_mut_ref(Vec::new);
+    // Bumped to load the feed again from the top.
+    let restarts = use_state(|| 0u32);
+    let grid = use_node_ref();
     let sentinel = use_node_ref();
 
     let load_more = {
-        let (items, error, finished, paging, loaded, query, token) = (
-            items.clone(),
-            error.clone(),
-            finished.clone(),
+        let (feed, paging, query, token) = (
+            feed.dispatcher(),
             paging.clone(),
-            loaded.clone(),
             props.query.clone(),
             token.clone(),
         );
@@ -72,62 +198,64 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
                 paging.loading = true;
                 (paging.next_cursor.clone(), paging.generation)
             };
-            let (items, error, finished, paging, loaded, query, token) = (
-                items.clone(),
-                error.clone(),
-                finished.clone(),
-                paging.clone(),
-                loaded.clone(),
-                query.clone(),
-                token.clone(),
-            );
+            let (feed, paging, query, token) =
+                (feed.clone(), paging.clone(), query.clone(), token.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let page = photos::feed(&query, cursor.as_deref(), token.as_deref()).await;
-                let mut state = paging.borrow_mut();
-                if state.generation != generation {
-                    return;
-                }
-                state.loading = false;
-                match page {
-                    Ok(page) => {
-                        state.finished = page.next_cursor.is_none();
-                        state.next_cursor = page.next_cursor;
-                        let mut list = loaded.borrow_mut();
-                        // A popular feed can shift while paging: never show a photo twice.
-                        for photo in page.items {
-                            if !list.iter().any(|seen| seen.id == photo.id) {
-                                list.push(photo);
+                let change = {
+                    let mut state = paging.borrow_mut();
+                    if state.generation != generation {
+                        return;
+                    }
+                    state.loading = false;
+                    match page {
+                        Ok(page) => {
+                            state.finished = page.next_cursor.is_none();
+                            state.next_cursor = page.next_cursor;
+                            FeedChange::Page {
+                                photos: page.items,
+                                finished: state.finished,
                             }
                         }
-                        items.set(list.clone());
-                        finished.set(state.finished);
-                        error.set(None);
+                        Err(failure) => FeedChange::Failed(failure),
                     }
-                    Err(failure) => error.set(Some(failure)),
-                }
+                };
+                feed.dispatch(change);
             });
         })
     };
 
-    // A new query (or viewer) starts over.
+    // A new query, viewer or reload starts over.
     {
-        let (paging, loaded, items, finished, load_more) = (
-            paging.clone(),
-            loaded.clone(),
-            items.clone(),
-            finished.clone(),
-            load_more.clone(),
+        let (paging, feed, load_more) = (paging.clone(), feed.dispatcher(), load_more.clone());
+        use_effect_with(
+            (
+                props.query.clone(),
+                token.is_some(),
+                realtime.reload_generation,
+                *restarts,
+            ),
+            move |_| {
+                let generation = paging.borrow().generation + 1;
+                *paging.borrow_mut() = Paging {
+                    generation,
+                    ..Paging::default()
+                };
+                feed.dispatch(FeedChange::StartOver);
+                load_more.emit(());
+            },
         );
-        use_effect_with((props.query.clone(), token.is_some()), move |_| {
-            let generation = paging.borrow().generation + 1;
-            *paging.borrow_mut() = Paging {
-                generation,
-                ..Paging::default()
-            };
-            loaded.borrow_mut().clear();
-            items.set(Vec::new());
-            finished.set(false);
-            load_more.emit(());
+    }
+
+    {
+        let (feed, query, new_photos) = (feed.dispatcher(), props.query.clone(), props.new_photos);
+        use_realtime_event(move |event| match event {
+            Event::PhotoCreated(created) => {
+                if let Some(change) = placement(&query, new_photos, &created.photo) {
+                    feed.dispatch(change);
+                }
+            }
+            _ => feed.dispatch(FeedChange::Event(event.clone())),
         });
     }
 
@@ -136,7 +264,7 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
     {
         let (sentinel, load_more) = (sentinel.clone(), load_more.clone());
         use_effect_with(
-            (props.query.clone(), token.clone(), items.len()),
+            (props.query.clone(), token.clone(), feed.photos.len()),
             move |_| {
                 let on_visible =
                     Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
@@ -168,19 +296,50 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
         let load_more = load_more.clone();
         move |_| load_more.emit(())
     };
+    let on_show_fresh = {
+        let (feed, restarts, grid, overflowed) = (
+            feed.dispatcher(),
+            restarts.clone(),
+            grid.clone(),
+            feed.fresh_overflowed,
+        );
+        move |_| {
+            if overflowed {
+                restarts.set(*restarts + 1);
+            } else {
+                feed.dispatch(FeedChange::ShowFresh);
+            }
+            // They go at the top: bring the top into view if it was scrolled away.
+            if let Some(grid) = grid.cast::<web_sys::Element>()
+                && grid.get_bounding_client_rect().top() < 0.0
+            {
+                grid.scroll_into_view();
+            }
+        }
+    };
+    let fresh_count = if feed.fresh_overflowed {
+        format!("{}+", feed.fresh.len())
+    } else {
+        feed.fresh.len().to_string()
+    };
     html! {
         <>
-            if items.is_empty() && *finished {
+            if !feed.fresh.is_empty() {
+                <button type="button" class="primary new-photos" data-testid="new-photos" onclick={on_show_fresh}>
+                    { format!("↑ {} · {fresh_count}", i18n.t(Text::NewPhotos)) }
+                </button>
+            }
+            if feed.photos.is_empty() && feed.finished {
                 <div class="card muted" data-testid="empty-feed">{ i18n.t(props.empty) }</div>
             }
-            <div class="photo-grid" data-testid="photo-grid">
-                { for items.iter().map(|photo| html! { <PhotoCard key={photo.id} photo={photo.clone()} /> }) }
+            <div ref={grid} class="photo-grid" data-testid="photo-grid">
+                { for feed.photos.iter().map(|photo| html! { <PhotoCard key={photo.id} photo={photo.clone()} /> }) }
             </div>
-            if let Some(failure) = &*error {
+            if let Some(failure) = &feed.error {
                 <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p>
             }
             <div ref={sentinel} class="sentinel">
-                if !*finished {
+                if !feed.finished {
                     <button type="button" onclick={on_more}>{ i18n.t(Text::LoadMore) }</button>
                 }
             </div>

@@ -1,10 +1,11 @@
-//! My collection: the objects I own.
+//! My collection: the objects I own. Photos I upload elsewhere (another tab, the phone)
+//! appear at the top as they arrive.
 
 use yew::{Html, function_component, html};
 
 use crate::{
     api::photos::FeedQuery,
-    components::{PageIntro, PhotoGrid, SignInPrompt},
+    components::{NewPhotos, PageIntro, PhotoGrid, SignInPrompt},
     i18n::{Text, use_i18n},
     session::{Session, use_session},
 };
@@ -17,7 +18,7 @@ pub fn collection() -> Html {
         Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
         Session::SignedOut => html! { <SignInPrompt /> },
         Session::SignedIn(signed_in) => html! {
-            <PhotoGrid query={FeedQuery { owner: Some(signed_in.user.id), ..FeedQuery::default() }} empty={Text::EmptyCollection} />
+            <PhotoGrid query={FeedQuery { owner: Some(signed_in.user.id), ..FeedQuery::default() }} empty={Text::EmptyCollection} new_photos={NewPhotos::Insert} />
         },
     };
     html! {

@@ -1,12 +1,13 @@
-//! My favorites.
+//! My favorites, with live counts and edits; a photo deleted by its owner leaves the list.
 
 use gallery_types::Photo;
-use yew::{Html, function_component, html, use_effect_with, use_state};
+use yew::{Html, function_component, html, use_effect_with, use_reducer};
 
 use crate::{
-    api::{ApiFailure, photos},
+    api::photos,
     components::{PageIntro, PhotoCard, SignInPrompt},
     i18n::{Text, failure_text, use_i18n},
+    realtime::{Live, LiveAction, use_realtime, use_realtime_event},
     session::{Session, use_session},
 };
 
@@ -14,23 +15,30 @@ use crate::{
 pub fn favorites() -> Html {
     let i18n = use_i18n();
     let session = use_session();
-    let list = use_state(|| None::<Result<Vec<Photo>, ApiFailure>>);
+    let realtime = use_realtime();
+    let list = use_reducer(Live::<Vec<Photo>>::default);
     let token = session
         .session
         .signed_in()
         .map(|signed_in| signed_in.access_token.clone());
     {
-        let list = list.clone();
-        let token = token.clone();
-        use_effect_with(token.is_some(), move |signed_in| {
-            if let (true, Some(token)) = (*signed_in, token) {
-                wasm_bindgen_futures::spawn_local(async move {
-                    list.set(Some(photos::my_favorites(&token).await));
-                });
-            }
-        });
+        let (list, token) = (list.dispatcher(), token.clone());
+        use_effect_with(
+            (token.is_some(), realtime.reload_generation),
+            move |(signed_in, _)| {
+                if let (true, Some(token)) = (*signed_in, token) {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        list.dispatch(LiveAction::Loaded(photos::my_favorites(&token).await));
+                    });
+                }
+            },
+        );
     }
-    let body = match (&session.session, &*list) {
+    {
+        let list = list.dispatcher();
+        use_realtime_event(move |event| list.dispatch(LiveAction::Event(event.clone())));
+    }
+    let body = match (&session.session, &list.value) {
         (Session::SignedOut, _) => html! { <SignInPrompt /> },
         (_, None) => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
         (_, Some(Err(failure))) => {

@@ -1,4 +1,5 @@
-//! The gallery: every photo, newest or most favorited first, loading as you scroll.
+//! The gallery: every photo, newest or most favorited first, loading as you scroll, with
+//! live counts and a button for the photos uploaded since.
 
 use gallery_types::PhotoSort;
 use yew::{Html, function_component, html, use_state};

@@ -1,11 +1,11 @@
 //! One photo: the image, its creator and owner, favorites, and for the owner, editing and
-//! deleting.
+//! deleting. Its count and details follow live events, and a deletion elsewhere shows.
 
-use gallery_types::{Photo, UpdatePhotoRequest};
+use gallery_types::{Event, Photo, UpdatePhotoRequest};
 use web_sys::HtmlInputElement;
 use yew::{
     Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
-    use_effect_with, use_state,
+    use_effect_with, use_reducer, use_state,
 };
 use yew_router::hooks::use_navigator;
 
@@ -13,6 +13,7 @@ use crate::{
     api::{ApiFailure, photos},
     components::{PageIntro, Placeholder},
     i18n::{Text, failure_text, use_i18n},
+    realtime::{Live, LiveAction, use_realtime, use_realtime_event},
     route::Route,
     session::use_session,
 };
@@ -27,7 +28,10 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     let i18n = use_i18n();
     let session = use_session();
     let navigator = use_navigator();
-    let photo = use_state(|| None::<Result<Photo, ApiFailure>>);
+    let realtime = use_realtime();
+    let photo = use_reducer(Live::<Photo>::default);
+    // The photo this page showed when its owner deleted it.
+    let deleted = use_state(|| None::<i64>);
     let error = use_state(|| None::<Text>);
     let token = session
         .session
@@ -40,22 +44,36 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     let id: Option<i64> = props.id.parse().ok();
 
     {
-        let (photo, token) = (photo.clone(), token.clone());
-        use_effect_with((id, token.is_some()), move |(id, _)| {
-            let id = *id;
-            wasm_bindgen_futures::spawn_local(async move {
-                photo.set(Some(match id {
-                    Some(id) => photos::photo(id, token.as_deref()).await,
-                    None => Err(ApiFailure::Status {
-                        status: 404,
-                        body: None,
-                    }),
-                }));
-            });
+        let (photo, token) = (photo.dispatcher(), token.clone());
+        use_effect_with(
+            (id, token.is_some(), realtime.reload_generation),
+            move |(id, _, _)| {
+                let id = *id;
+                wasm_bindgen_futures::spawn_local(async move {
+                    photo.dispatch(LiveAction::Loaded(match id {
+                        Some(id) => photos::photo(id, token.as_deref()).await,
+                        None => Err(ApiFailure::Status {
+                            status: 404,
+                            body: None,
+                        }),
+                    }));
+                });
+            },
+        );
+    }
+    {
+        let (photo, deleted) = (photo.dispatcher(), deleted.clone());
+        use_realtime_event(move |event| {
+            if let Event::PhotoDeleted(gone) = event
+                && id == Some(gone.photo_id)
+            {
+                deleted.set(Some(gone.photo_id));
+            }
+            photo.dispatch(LiveAction::Event(event.clone()));
         });
     }
 
-    let body = match &*photo {
+    let body = match &photo.value {
         None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
         Some(Err(failure)) if failure.status() == Some(404) => {
             html! { <div class="card">{ i18n.t(Text::PhotoNotFound) }</div> }
@@ -65,9 +83,14 @@ pub fn photo_page(props: &PhotoProps) -> Html {
         }
         Some(Ok(current)) => {
             let is_owner = viewer == Some(current.owner.id);
+            let was_deleted = *deleted == Some(current.id);
             let on_favorite = {
-                let (photo, error, token, current) =
-                    (photo.clone(), error.clone(), token.clone(), current.clone());
+                let (photo, error, token, current) = (
+                    photo.dispatcher(),
+                    error.clone(),
+                    token.clone(),
+                    current.clone(),
+                );
                 move |_| {
                     let Some(token) = token.clone() else {
                         error.set(Some(Text::SignInToSee));
@@ -76,7 +99,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                     let (photo, error, current) = (photo.clone(), error.clone(), current.clone());
                     wasm_bindgen_futures::spawn_local(async move {
                         match photos::set_favorite(&token, current.id, !current.favorited).await {
-                            Ok(updated) => photo.set(Some(Ok(updated))),
+                            Ok(updated) => photo.dispatch(LiveAction::Loaded(Ok(updated))),
                             Err(failure) => error.set(Some(failure_text(&failure))),
                         }
                     });
@@ -128,23 +151,27 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                             <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="photo-owner">{ &current.owner.display_name }</dd>
                             <dt>{ i18n.t(Text::Size) }</dt><dd>{ format!("{} × {} · {}", current.width, current.height, current.format.to_uppercase()) }</dd>
                         </dl>
-                        <div class="actions">
-                            <button type="button" class={if current.favorited { "primary" } else { "" }} aria-pressed={current.favorited.to_string()} onclick={on_favorite} data-testid="favorite">
-                                { format!("♥ {}", current.favorite_count) }
-                            </button>
-                            <a href={current.urls.original.clone()} target="_blank" rel="noopener">{ i18n.t(Text::OpenOriginal) }</a>
-                            if is_owner {
-                                <button type="button" onclick={on_delete} data-testid="delete-photo">{ i18n.t(Text::Delete) }</button>
-                            }
-                        </div>
+                        if was_deleted {
+                            <p class="warning" role="status" data-testid="photo-deleted">{ i18n.t(Text::PhotoWasDeleted) }</p>
+                        } else {
+                            <div class="actions">
+                                <button type="button" class={if current.favorited { "primary" } else { "" }} aria-pressed={current.favorited.to_string()} onclick={on_favorite} data-testid="favorite">
+                                    { format!("♥ {}", current.favorite_count) }
+                                </button>
+                                <a href={current.urls.original.clone()} target="_blank" rel="noopener">{ i18n.t(Text::OpenOriginal) }</a>
+                                if is_owner {
+                                    <button type="button" onclick={on_delete} data-testid="delete-photo">{ i18n.t(Text::Delete) }</button>
+                                }
+                            </div>
+                        }
                         if let Some(text) = *error {
                             <p class="error" role="alert">{ i18n.t(text) }</p>
                         }
                     </div>
-                    if is_owner {
+                    if is_owner && !was_deleted {
                         <EditForm key={current.id} photo={current.clone()} on_saved={
-                            let photo = photo.clone();
-                            yew::Callback::from(move |updated: Photo| photo.set(Some(Ok(updated))))
+                            let photo = photo.dispatcher();
+                            yew::Callback::from(move |updated: Photo| photo.dispatch(LiveAction::Loaded(Ok(updated))))
                         } />
                     }
                 </article>
@@ -174,6 +201,23 @@ fn edit_form(props: &EditFormProps) -> Html {
     let description = use_state(|| props.photo.description.clone());
     let tags = use_state(|| props.photo.tags.join(", "));
     let error = use_state(|| None::<Text>);
+    // Saved elsewhere (another tab, or this form): the fields show what is saved now.
+    {
+        let (title, description, tags) = (title.clone(), description.clone(), tags.clone());
+        let saved = (
+            props.photo.title.clone(),
+            props.photo.description.clone(),
+            props.photo.tags.clone(),
+        );
+        use_effect_with(
+            saved,
+            move |(saved_title, saved_description, saved_tags)| {
+                title.set(saved_title.clone());
+                description.set(saved_description.clone());
+                tags.set(saved_tags.join(", "));
+            },
+        );
+    }
     let onsubmit = {
         let token = session
             .session

@@ -1,6 +1,7 @@
-//! Settings: profile (handle, name, bio, language, privacy), password, sessions, signing out.
+//! Settings: profile (handle, name, bio, language, privacy), password, sessions (kept
+//! current when sessions end elsewhere), signing out.
 
-use gallery_types::{ChangePasswordRequest, Language, SessionInfo, UpdateMeRequest};
+use gallery_types::{ChangePasswordRequest, Event, Language, SessionInfo, UpdateMeRequest};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::{
     Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
@@ -11,6 +12,7 @@ use crate::{
     api,
     components::{PageIntro, SignInPrompt},
     i18n::{Lang, Text, failure_text, use_i18n},
+    realtime::{use_realtime, use_realtime_event},
     session::{Session, SignedIn, use_session},
 };
 
@@ -215,17 +217,27 @@ fn password_form(props: &SignedInProps) -> Html {
 #[function_component(Sessions)]
 fn sessions(props: &SignedInProps) -> Html {
     let i18n = use_i18n();
+    let realtime = use_realtime();
     let list = use_state(Vec::<SessionInfo>::new);
     let reload = use_state(|| 0u32);
     let token = props.signed_in.access_token.clone();
     {
         let (list, token) = (list.clone(), token.clone());
-        use_effect_with(*reload, move |_| {
+        use_effect_with((*reload, realtime.reload_generation), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 if let Ok(sessions) = api::sessions(&token).await {
                     list.set(sessions);
                 }
             });
+        });
+    }
+    // Sessions ended elsewhere (another device signed out, or was signed out from there).
+    {
+        let reload = reload.clone();
+        use_realtime_event(move |event| {
+            if let Event::SessionsRevoked(_) = event {
+                reload.set(*reload + 1);
+            }
         });
     }
     html! {

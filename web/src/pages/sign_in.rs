@@ -3,18 +3,20 @@
 
 use std::{cell::Cell, rc::Rc};
 
-use gallery_types::{DevSignInRequest, QrLoginCreated};
+use gallery_types::{ClientMessage, DevSignInRequest, QrLoginCreated, ServerMessage};
 use qrcode::{QrCode, render::svg};
 use web_sys::HtmlInputElement;
 use yew::{
-    AttrValue, Html, SubmitEvent, TargetCast, function_component, html, use_effect_with, use_state,
+    AttrValue, Html, SubmitEvent, TargetCast, function_component, html, use_effect_with,
+    use_mut_ref, use_state,
 };
 use yew_router::prelude::Link;
 
 use crate::{
-    api::{self, QrWait},
+    api,
     components::PageIntro,
     i18n::{Text, failure_text, use_i18n},
+    realtime::{ConnectionState, use_realtime, use_realtime_message},
     route::Route,
     session::{Session, use_session},
 };
@@ -47,68 +49,99 @@ pub fn sign_in() -> Html {
     }
 }
 
-/// Shows a QR sign-in request and waits for its approval, starting a new one when it expires.
+/// Shows a QR sign-in request and waits for its approval on the tab's socket, starting a new
+/// request when one expires.
 #[function_component(QrSignIn)]
 fn qr_sign_in() -> Html {
     let i18n = use_i18n();
     let session = use_session();
+    let realtime = use_realtime();
     let request = use_state(|| None::<QrLoginCreated>);
+    // The id of the request whose answer is awaited; cleared once it came, so that a second
+    // answer (the request was watched on two connections) changes nothing.
+    let awaited = use_mut_ref(|| None::<String>);
     let expired_once = use_state(|| false);
     let error = use_state(|| None::<Text>);
     // Bumped to start over with a fresh request.
     let generation = use_state(|| 0u32);
 
     {
-        let request = request.clone();
-        let expired_once = expired_once.clone();
-        let error = error.clone();
-        let generation_handle = generation.clone();
-        let adopt = session.adopt.clone();
+        let (request, awaited, error) = (request.clone(), awaited.clone(), error.clone());
         use_effect_with(*generation, move |_| {
-            // Leaving the page stops the loop and aborts the request it is waiting on.
+            // Leaving the page drops a request still being made.
             let alive = Rc::new(Cell::new(true));
             let still_alive = alive.clone();
-            let cancel = web_sys::AbortController::new().ok();
-            let signal = cancel.as_ref().map(web_sys::AbortController::signal);
             wasm_bindgen_futures::spawn_local(async move {
-                let Some(signal) = signal else { return };
-                let created = match api::start_qr_sign_in().await {
-                    Ok(created) => created,
-                    Err(failure) => {
-                        error.set(Some(failure_text(&failure)));
-                        return;
+                let created = api::start_qr_sign_in().await;
+                if !still_alive.get() {
+                    return;
+                }
+                match created {
+                    Ok(created) => {
+                        *awaited.borrow_mut() = Some(created.id.clone());
+                        request.set(Some(created));
                     }
-                };
-                request.set(Some(created.clone()));
-                while still_alive.get() {
-                    let waited =
-                        api::wait_for_qr_sign_in(&created.id, &created.poll_secret, &signal).await;
-                    if !still_alive.get() {
-                        return;
-                    }
-                    match waited {
-                        Ok(QrWait::SignedIn(tokens)) => {
-                            adopt.emit(*tokens);
-                            return;
-                        }
-                        Ok(QrWait::Pending) => continue,
-                        Err(failure) if failure.status() == Some(410) => {
-                            expired_once.set(true);
-                            generation_handle.set(*generation_handle + 1);
-                            return;
-                        }
-                        Err(failure) => {
-                            error.set(Some(failure_text(&failure)));
-                            return;
-                        }
-                    }
+                    Err(failure) => error.set(Some(failure_text(&failure))),
                 }
             });
-            move || {
-                alive.set(false);
-                if let Some(cancel) = cancel {
-                    cancel.abort();
+            move || alive.set(false)
+        });
+    }
+
+    // Ask the socket to deliver the approval; again on every new connection, which knows
+    // nothing of what the previous one was asked.
+    {
+        let realtime = realtime.clone();
+        let watch = request.as_ref().map(|created| ClientMessage::WatchQrLogin {
+            id: created.id.clone(),
+            poll_secret: created.poll_secret.clone(),
+        });
+        use_effect_with((watch, realtime.connections), move |(watch, _)| {
+            if let Some(watch) = watch {
+                // Not live yet: the next connection's Hello runs this again.
+                realtime.send(watch);
+            }
+        });
+    }
+
+    {
+        let (awaited, expired_once, error, generation) = (
+            awaited.clone(),
+            expired_once.clone(),
+            error.clone(),
+            generation.clone(),
+        );
+        let adopt = session.adopt.clone();
+        use_realtime_message(move |message| {
+            let answered = |id: &String| {
+                let mut awaited = awaited.borrow_mut();
+                let matches = awaited.as_ref() == Some(id);
+                if matches {
+                    *awaited = None;
                 }
+                matches
+            };
+            match message {
+                ServerMessage::QrLoginSignedIn { id, tokens } if answered(id) => {
+                    let (mut tokens, adopt, error) = (tokens.clone(), adopt.clone(), error.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        // Trade the refresh token for the httpOnly cookie at once, so that no
+                        // refresh token stays in the page's memory.
+                        let signed_in = match tokens.refresh_token.take() {
+                            Some(refresh_token) => api::refresh_into_cookie(refresh_token).await,
+                            None => Ok(tokens),
+                        };
+                        match signed_in {
+                            Ok(tokens) => adopt.emit(tokens),
+                            Err(failure) => error.set(Some(failure_text(&failure))),
+                        }
+                    });
+                }
+                ServerMessage::QrLoginGone { id } if answered(id) => {
+                    expired_once.set(true);
+                    generation.set(*generation + 1);
+                }
+                _ => {}
             }
         });
     }
@@ -137,6 +170,10 @@ fn qr_sign_in() -> Html {
                 <p class="muted small">{ i18n.t(Text::QrExpired) }</p>
             }
             { code.unwrap_or_else(|| html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }) }
+            // The approval arrives on the socket: say so while it is away.
+            if request.is_some() && realtime.state != ConnectionState::Live {
+                <p class="muted small" data-testid="qr-waiting">{ i18n.t(Text::RealtimeConnecting) }</p>
+            }
             if let Some(text) = *error {
                 <p class="error" role="alert">{ i18n.t(text) }</p>
             }
