@@ -73,6 +73,9 @@ server_log="$scratch/server.log"
 export GALLERY_BOT_TOKEN="test-bot:$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export GALLERY_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export GALLERY_BIN="$PWD/target/debug/gallery"
+# Every browser signs in from 127.0.0.1: the per-IP sign-in limit (tested on its own in the
+# integration tests) would otherwise throttle the suite.
+GALLERY_RATE_SIGN_IN_PER_MINUTE=1000 \
 GALLERY_ADDR=127.0.0.1:0 GALLERY_WEB_DIR=web/dist GALLERY_DATA_DIR="$scratch/data" \
   DATABASE_URL="postgres://postgres@localhost/gallery_browser?host=$pg_base/run" \
   target/debug/gallery serve >"$server_log" 2>&1 &
