@@ -295,12 +295,12 @@ pub struct RealtimeConfig {
 
     /// How many of the newest events are kept for clients to resume from; a client further
     /// behind is told to reload.
-    #[arg(long, env = "GALLERY_EVENTS_WINDOW", default_value_t = 10_000)]
+    #[arg(long, env = "GALLERY_EVENTS_WINDOW", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
     pub events_window: i64,
 
     /// How many events a connection may fall behind before it is closed as too slow (4008).
-    #[arg(long, env = "GALLERY_WS_QUEUE", default_value_t = 512)]
-    pub queue: usize,
+    #[arg(long, env = "GALLERY_WS_QUEUE", default_value_t = 512, value_parser = clap::value_parser!(u64).range(16..))]
+    pub queue: u64,
 
     /// Seconds between server pings.
     #[arg(long, env = "GALLERY_WS_PING_SECONDS", default_value_t = 25)]

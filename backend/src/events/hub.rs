@@ -18,13 +18,17 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
 use super::{EVENTS_CHANNEL, StoredEvent};
+
+/// The kind whose events close sockets.
+const SESSIONS_REVOKED: &str = "sessions_revoked";
 use crate::auth::{AuthState, QR_CHANNEL};
 
-/// Events read per query when catching up.
-const FETCH_BATCH: i64 = 500;
+/// Events read per query when catching up: well below any connection's queue, so that a
+/// backlog is handed out in steps connections can keep up with.
+const FETCH_BATCH: i64 = 100;
 
-/// Wait between attempts to re-open a lost listener connection.
-const RELISTEN_BACKOFF: Duration = Duration::from_secs(1);
+/// Wait between attempts to re-open a lost listener connection, or to read new events again.
+const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 
 /// An event ready to send: decoded once (for the server's own decisions) and framed once.
 #[derive(Debug)]
@@ -40,14 +44,18 @@ pub struct SharedEvent {
 
 impl SharedEvent {
     pub fn new(stored: StoredEvent) -> Self {
-        let ends_sessions = match serde_json::from_str::<Event>(&stored.payload) {
-            Ok(Event::SessionsRevoked(revoked)) => revoked.session_ids.into_boxed_slice(),
-            Ok(_) => Box::default(),
-            Err(error) => {
-                // A kind this build does not know (a newer instance wrote it): pass it on.
-                tracing::warn!(seq = stored.seq, %error, "cannot decode an event");
-                Box::default()
+        // Only session ends matter to the server itself; every other payload is passed on
+        // as it is (even a kind this build does not know, written by a newer instance).
+        let ends_sessions = if stored.kind == SESSIONS_REVOKED {
+            match serde_json::from_str::<Event>(&stored.payload) {
+                Ok(Event::SessionsRevoked(revoked)) => revoked.session_ids.into_boxed_slice(),
+                _ => {
+                    tracing::error!(seq = stored.seq, "cannot read a sessions_revoked event");
+                    Box::default()
+                }
             }
+        } else {
+            Box::default()
         };
         let frame = format!(
             r#"{{"type":"event","seq":{},"event":{}}}"#,
@@ -71,8 +79,16 @@ impl SharedEvent {
     }
 }
 
-/// A connection's queue of live events, and the watermark it starts above.
-pub type Subscription = (broadcast::Receiver<Arc<SharedEvent>>, i64);
+/// What a connection holds from the hub for as long as it lives (the hub counts these to know
+/// when every socket has closed).
+pub struct Subscription {
+    /// Live events, in sequence order: the connection's bounded queue.
+    pub events: broadcast::Receiver<Arc<SharedEvent>>,
+    /// Every event up to this one was broadcast before the queue existed.
+    pub watermark: i64,
+    /// Turns true when the server starts stopping.
+    pub stopping: watch::Receiver<bool>,
+}
 
 /// This instance's end of the event stream.
 pub struct EventHub {
@@ -87,12 +103,12 @@ pub struct EventHub {
 impl EventHub {
     /// Starts listening and learns the current head, in that order, so no event falls between.
     /// `queue` is how many events a connection may fall behind.
-    pub async fn connect(pool: &PgPool, queue: usize) -> anyhow::Result<(Arc<Self>, PgListener)> {
+    pub async fn connect(pool: &PgPool, queue: u64) -> anyhow::Result<(Arc<Self>, PgListener)> {
         let listener = listen(pool).await?;
         let head = super::head(pool)
             .await
             .context("cannot read the newest event")?;
-        let (sender, _) = broadcast::channel(queue.max(1));
+        let (sender, _) = broadcast::channel(usize::try_from(queue.max(1))?);
         let (stopping, _) = watch::channel(false);
         let hub = Arc::new(Self {
             sender,
@@ -105,16 +121,15 @@ impl EventHub {
     /// A new connection's view: its queue first, then the watermark. Events after the
     /// watermark are broadcast after this call, so they are all in the queue.
     pub fn subscribe(&self) -> Subscription {
-        let receiver = self.sender.subscribe();
-        (receiver, self.watermark.load(Ordering::Acquire))
+        let events = self.sender.subscribe();
+        Subscription {
+            events,
+            watermark: self.watermark.load(Ordering::Acquire),
+            stopping: self.stopping.subscribe(),
+        }
     }
 
-    /// Resolves when the server starts stopping.
-    pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.stopping.subscribe()
-    }
-
-    /// Open sockets on this instance.
+    /// Open sockets on this instance (and upgrades under way).
     pub fn connections(&self) -> usize {
         self.stopping.receiver_count()
     }
@@ -167,7 +182,7 @@ impl EventHub {
                         if pool.is_closed() {
                             return;
                         }
-                        tokio::time::sleep(RELISTEN_BACKOFF).await;
+                        tokio::time::sleep(RETRY_BACKOFF).await;
                         match listen(&pool).await {
                             Ok(listener) => break listener,
                             Err(error) => tracing::warn!(
@@ -183,10 +198,15 @@ impl EventHub {
         }
     }
 
+    /// Catches up, retrying until it succeeds: an announced event is never left waiting for
+    /// the next notification, which may not come. Notifications queue up meanwhile.
     async fn catch_up_logged(&self, pool: &PgPool) {
-        if let Err(error) = self.catch_up(pool).await {
-            // The next notification (or reconnection) tries again from the same watermark.
-            tracing::warn!(%error, "cannot read new events");
+        while let Err(error) = self.catch_up(pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(%error, "cannot read new events; trying again");
+            tokio::time::sleep(RETRY_BACKOFF).await;
         }
     }
 
@@ -198,7 +218,7 @@ impl EventHub {
             let batch = sqlx::query_as!(
                 StoredEvent,
                 r#"
-                select seq, audience, payload::text as "payload!" from events
+                select seq, kind, audience, payload::text as "payload!" from events
                 where seq > $1 order by seq limit $2
                 "#,
                 after,
@@ -209,8 +229,9 @@ impl EventHub {
             let complete = (batch.len() as i64) < FETCH_BATCH;
             for stored in batch {
                 let event = Arc::new(SharedEvent::new(stored));
-                // The watermark moves first: a connection that subscribes in between reads the
-                // new watermark and skips this event, or the old one and receives it.
+                // The watermark moves first. A connection subscribing in between either reads
+                // the new watermark (it replays this event from the database and skips the
+                // queued copy) or the old one (the event reaches it through the queue).
                 self.watermark.store(event.seq, Ordering::Release);
                 // No receivers is fine: nobody is connected.
                 let _ = self.sender.send(event);

@@ -67,6 +67,7 @@ pub async fn publish(
 /// One stored event, as read back for delivery.
 pub struct StoredEvent {
     pub seq: i64,
+    pub kind: String,
     pub audience: Option<Vec<i64>>,
     /// The event's JSON, exactly as published.
     pub payload: String,
@@ -83,7 +84,7 @@ pub async fn visible_between(
     sqlx::query_as!(
         StoredEvent,
         r#"
-        select seq, audience, payload::text as "payload!" from events
+        select seq, kind, audience, payload::text as "payload!" from events
         where seq > $1 and seq <= $2 and (audience is null or $3::bigint = any (audience))
         order by seq
         limit $4
@@ -123,10 +124,12 @@ pub fn resume_point(after: Option<i64>, head: i64, window: i64) -> Resume {
     }
 }
 
-/// Deletes events that fell out of the replay window.
+/// Deletes events well out of the replay window: it keeps twice the window, so that a resume
+/// judged against a watermark that trails the newest event, or a replay that takes a while
+/// as new events arrive, never reaches for an event already deleted.
 pub async fn delete_old(pool: &PgPool, window: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(
-        "delete from events where seq <= (select max(seq) from events) - $1",
+        "delete from events where seq <= (select max(seq) from events) - 2 * $1::bigint",
         window
     )
     .execute(pool)

@@ -30,14 +30,13 @@ use self::{
     upload::PhotoUploadForm,
 };
 use crate::{
-    auth::{BearerAuth, tokens::AccessTokens},
+    auth::{BearerAuth, sessions, tokens::AccessTokens},
     config::PhotoConfig,
     error::{ApiError, violated_constraint},
     error_responses,
     events::{self, Audience},
     ownership::{self, EntryKind},
     startup::{ApiTag, AppState},
-    users::UserRow,
 };
 
 /// Most characters of a title, a description, a tag; most tags.
@@ -138,8 +137,9 @@ fn check_fields(
     Ok(())
 }
 
-/// The signed-in viewer, if the request carries a valid access token; anonymous otherwise.
-/// For reads that anyone may make but that show a signed-in viewer a little more.
+/// The signed-in viewer, if the request carries a valid access token of a live session;
+/// anonymous otherwise. For reads that anyone may make but that show a signed-in viewer a
+/// little more (their private photos, their private events).
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer(pub Option<i64>);
 
@@ -148,14 +148,21 @@ impl<'a> FromRequest<'a> for Viewer {
         let state = request
             .data::<AppState>()
             .expect("the app state is attached to every request");
-        let user = request
+        let claims = request
             .headers()
             .get(poem::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
-            .and_then(|token| state.auth.tokens.verify(token).ok())
-            .and_then(|claims| AccessTokens::user_id(&claims).ok());
-        Ok(Viewer(user))
+            .and_then(|token| state.auth.tokens.verify(token).ok());
+        let Some(claims) = claims else {
+            return Ok(Viewer(None));
+        };
+        let Ok(user_id) = AccessTokens::user_id(&claims) else {
+            return Ok(Viewer(None));
+        };
+        // A token outlives its session by up to its lifetime: only a live session counts.
+        let user = sessions::active_user(&state.pool, claims.sid, user_id).await?;
+        Ok(Viewer(user.map(|user| user.id)))
     }
 }
 
@@ -459,13 +466,7 @@ impl PhotosApi {
         .map_err(ApiError::from)?
         // Deleted or handed over since the check above.
         .ok_or_else(not_owner)?;
-        events::publish(
-            &mut transaction,
-            &Audience::owner_visible(owner.id, owner.is_private),
-            &Event::PhotoUpdated(updated),
-        )
-        .await
-        .map_err(ApiError::from)?;
+        publish_photo_event(&mut transaction, owner.id, &Event::PhotoUpdated(updated)).await?;
         transaction.commit().await.map_err(ApiError::from)?;
         let photo = photo_by_id(&state.pool, id.0, Some(owner.id))
             .await?
@@ -484,7 +485,7 @@ impl PhotosApi {
         auth: BearerAuth,
         id: Path<i64>,
     ) -> Result<Deleted, ChangeError> {
-        delete_photo(&state, &auth.0.user, id.0).await?;
+        delete_photo(&state, auth.0.user.id, id.0).await?;
         Ok(Deleted::Done)
     }
 
@@ -751,7 +752,7 @@ async fn set_favorite(
     let mut transaction = pool.begin().await?;
     let object = sqlx::query!(
         r#"
-        select o.id, w.id as owner_id, w.is_private from photos p
+        select o.id, w.id as owner_id from photos p
         join art_objects o on o.photo_id = p.id
         join users w on w.id = o.owner_id
         where p.id = $1 and p.deleted_at is null and (not w.is_private or w.id = $2)
@@ -792,9 +793,9 @@ async fn set_favorite(
         )
         .fetch_one(&mut *transaction)
         .await?;
-        events::publish(
+        publish_photo_event(
             &mut transaction,
-            &Audience::owner_visible(object.owner_id, object.is_private),
+            object.owner_id,
             &Event::FavoriteCount(FavoriteCount {
                 photo_id,
                 favorite_count,
@@ -1003,24 +1004,34 @@ async fn record_photo(
     let photo = photo_by_id(&mut *transaction, photo_id, Some(user_id))
         .await?
         .ok_or_else(not_found)?;
-    let audience = owner_audience(&mut transaction, user_id).await?;
     let created = Event::PhotoCreated(PhotoCreated {
         photo: Box::new(photo.clone()),
     });
-    events::publish(&mut transaction, &audience, &created).await?;
+    publish_photo_event(&mut transaction, user_id, &created).await?;
     transaction.commit().await?;
     Ok(photo)
 }
 
-/// Who may see events about `owner_id`'s photos.
-async fn owner_audience(
+/// Publishes `event` about one of `owner_id`'s photos to whoever may see them: everyone, or
+/// the owner alone while their profile is private.
+///
+/// The owner's row is share-locked: a concurrent privacy change (which locks it for update)
+/// commits first and is then read, so an event never goes out to everyone after the owner
+/// has gone private.
+async fn publish_photo_event(
     connection: &mut PgConnection,
     owner_id: i64,
-) -> Result<Audience, ApiError> {
-    let is_private = sqlx::query_scalar!("select is_private from users where id = $1", owner_id)
-        .fetch_one(connection)
-        .await?;
-    Ok(Audience::owner_visible(owner_id, is_private))
+    event: &Event,
+) -> Result<(), ApiError> {
+    let is_private = sqlx::query_scalar!(
+        "select is_private from users where id = $1 for share",
+        owner_id
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    let audience = Audience::owner_visible(owner_id, is_private);
+    events::publish(connection, &audience, event).await?;
+    Ok(())
 }
 
 /// Whether these bytes are already minted, and if so the photo as `viewer` may see it
@@ -1050,8 +1061,7 @@ fn duplicate(photo: Option<Photo>) -> UploadResponse {
     })))
 }
 
-async fn delete_photo(state: &AppState, owner: &UserRow, photo_id: i64) -> Result<(), ApiError> {
-    let user_id = owner.id;
+async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Result<(), ApiError> {
     let mut transaction = state.pool.begin().await?;
     let found = sqlx::query!(
         r#"
@@ -1091,9 +1101,9 @@ async fn delete_photo(state: &AppState, owner: &UserRow, photo_id: i64) -> Resul
         None,
     )
     .await?;
-    events::publish(
+    publish_photo_event(
         &mut transaction,
-        &Audience::owner_visible(user_id, owner.is_private),
+        user_id,
         &Event::PhotoDeleted(PhotoDeleted { photo_id }),
     )
     .await?;

@@ -72,10 +72,10 @@ pub async fn serve(
     state: AppState,
     holder: Option<Holder>,
     after: Option<i64>,
-    subscription: Subscription,
+    mut subscription: Subscription,
 ) {
     let ending = Connection::new(&state, holder)
-        .run(&mut socket, after, subscription)
+        .run(&mut socket, after, &mut subscription)
         .await;
     if let Ending::Close(code, reason) = ending {
         let frame = CloseFrame {
@@ -120,10 +120,15 @@ impl<'a> Connection<'a> {
         &self,
         socket: &mut Socket,
         after: Option<i64>,
-        (mut live, watermark): Subscription,
+        subscription: &mut Subscription,
     ) -> Ending {
         let realtime = &self.state.realtime;
-        let mut stopping = realtime.hub.stopping();
+        let watermark = subscription.watermark;
+        let Subscription {
+            events: live,
+            stopping,
+            ..
+        } = subscription;
         if *stopping.borrow_and_update() {
             return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
         }
@@ -184,18 +189,19 @@ impl<'a> Connection<'a> {
                             return Ending::Close(close_code::GOING_AWAY, "the server is stopping");
                         }
                     };
-                    if let Err(ending) = self.forward(socket, &mut live, first, &mut last_sent).await {
+                    if let Err(ending) = self.forward(socket, live, first, &mut last_sent).await {
                         return ending;
                     }
                 }
                 incoming = socket.next() => {
                     last_heard = Instant::now();
+                    // Every frame counts, control frames included: answering pings is work too.
+                    if matches!(incoming, Some(Ok(_))) && self.inbound.check().is_err() {
+                        return Ending::Close(close_code::POLICY_VIOLATION, "too many messages");
+                    }
                     match incoming {
                         None => return Ending::Drop,
                         Some(Ok(Message::Text(text))) => {
-                            if self.inbound.check().is_err() {
-                                return Ending::Close(close_code::POLICY_VIOLATION, "too many messages");
-                            }
                             if let Err(ending) = self.handle(socket, &text, &mut qr_watch).await {
                                 return ending;
                             }
@@ -278,17 +284,19 @@ impl<'a> Connection<'a> {
         last_sent: &mut i64,
     ) -> Result<(), Ending> {
         let mut next = Some(first);
-        let mut sent = 0;
+        let mut taken = 1;
         while let Some(event) = next.take() {
-            // Replayed already, or before this client's start.
             if event.seq > *last_sent {
                 *last_sent = event.seq;
-                if event.visible_to(self.viewer()) {
-                    self.feed(socket, &event).await?;
-                    sent += 1;
-                }
+                self.feed(socket, &event).await?;
+            } else if self.ends_this_session(&event) {
+                // Replayed already, or before the position the client resumed from; either
+                // way its session has ended since the ticket was checked.
+                self.flush(socket).await?;
+                return Err(session_ended());
             }
-            if sent < SEND_BATCH {
+            if taken < SEND_BATCH {
+                taken += 1;
                 next = match live.try_recv() {
                     Ok(event) => Some(event),
                     Err(TryRecvError::Lagged(_)) => {
@@ -311,17 +319,16 @@ impl<'a> Connection<'a> {
         }
         self.within_timeout(socket.feed(Message::Text(event.frame.clone())))
             .await?;
-        let ends_this_session = self
-            .holder
-            .is_some_and(|holder| event.ends_sessions.contains(&holder.session_id));
-        if ends_this_session {
+        if self.ends_this_session(event) {
             self.flush(socket).await?;
-            return Err(Ending::Close(
-                close_code::SESSION_ENDED,
-                "the session has ended",
-            ));
+            return Err(session_ended());
         }
         Ok(())
+    }
+
+    fn ends_this_session(&self, event: &SharedEvent) -> bool {
+        self.holder
+            .is_some_and(|holder| event.ends_sessions.contains(&holder.session_id))
     }
 
     async fn flush(&self, socket: &mut Socket) -> Result<(), Ending> {
@@ -418,6 +425,10 @@ impl<'a> Connection<'a> {
         self.send(socket, message(&reply)).await?;
         Ok(still_waiting)
     }
+}
+
+fn session_ended() -> Ending {
+    Ending::Close(close_code::SESSION_ENDED, "the session has ended")
 }
 
 fn message(message: &ServerMessage) -> Message {

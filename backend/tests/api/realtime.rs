@@ -178,22 +178,28 @@ async fn a_thousand_reconnects_with_events_in_the_gaps_lose_and_repeat_nothing()
     assert_eq!(received, after_start, "every event, once, in order");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_writers_are_each_delivered_once_to_a_listener() {
     const WRITERS: usize = 50;
     const TOGGLES: usize = 10;
-    let app = Arc::new(spawn_app().await);
+    let app = Arc::new(spawn_app_with(|config| config.database.max_connections = 20).await);
     let owner = app.sign_in(9001, "Owner", None).await;
+    let (mut listener, _) = app.open(Open::default()).await;
+    // One photo per writer: no row is shared, so nothing but the event log's own ordering
+    // lines the writers' commits up.
+    let mut photos = Vec::new();
+    let mut start = 0;
+    for seed in 0..WRITERS {
+        photos.push(photo_of(&app, &owner, 100 + seed as u32).await);
+        start = listener.event().await.0;
+    }
     let mut writers = Vec::new();
     for index in 0..WRITERS {
         writers.push(app.sign_in(10_000 + index as i64, "Writer", None).await);
     }
-    let (mut listener, _) = app.open(Open::default()).await;
-    let photo_id = photo_of(&app, &owner, 3).await;
-    let (created, _) = listener.event().await;
 
     let mut tasks = Vec::new();
-    for writer in writers {
+    for (writer, photo_id) in writers.into_iter().zip(photos) {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
             for toggle in 0..TOGGLES {
@@ -202,14 +208,10 @@ async fn fifty_concurrent_writers_are_each_delivered_once_to_a_listener() {
         }));
     }
     let mut received = Vec::new();
-    let mut counts = Vec::new();
     for _ in 0..WRITERS * TOGGLES {
         let (seq, event) = listener.event().await;
-        let Event::FavoriteCount(count) = event else {
-            panic!("expected favorite_count, got {event:?}");
-        };
+        assert!(matches!(event, Event::FavoriteCount(_)), "{event:?}");
         received.push(seq);
-        counts.push(count.favorite_count);
     }
     for task in tasks {
         task.await.unwrap();
@@ -218,19 +220,11 @@ async fn fifty_concurrent_writers_are_each_delivered_once_to_a_listener() {
     let stored: Vec<i64> = stored_sequence(&app)
         .await
         .into_iter()
-        .filter(|seq| *seq > created)
+        .filter(|seq| *seq > start)
         .collect();
     assert_eq!(
         received, stored,
         "every sequence number exactly once, in order"
-    );
-    // Each writer ended unfavorited, and the counts told along the way are consistent with
-    // the order: the last one is the final count.
-    assert_eq!(counts.last(), Some(&0));
-    assert!(
-        counts
-            .iter()
-            .all(|count| (0..=WRITERS as i32).contains(count))
     );
 }
 

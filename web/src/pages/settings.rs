@@ -232,11 +232,17 @@ fn sessions(props: &SignedInProps) -> Html {
         });
     }
     // Sessions ended elsewhere (another device signed out, or was signed out from there).
+    // When this session is among them the tab is being signed out: its token no longer works.
     {
-        let reload = reload.clone();
+        let (reload, list) = (reload.clone(), list.clone());
         use_realtime_event(move |event| {
-            if let Event::SessionsRevoked(_) = event {
-                reload.set(*reload + 1);
+            if let Event::SessionsRevoked(revoked) = event {
+                let this_one_ended = list
+                    .iter()
+                    .any(|session| session.current && revoked.session_ids.contains(&session.id));
+                if !this_one_ended {
+                    reload.set(*reload + 1);
+                }
             }
         });
     }
