@@ -228,6 +228,21 @@ async fn fifty_concurrent_writers_are_each_delivered_once_to_a_listener() {
     );
 }
 
+/// A desktop's new QR sign-in request: its id and poll secret.
+async fn start_qr_sign_in(app: &TestApp) -> (String, String) {
+    let request: Value = app
+        .client
+        .post(app.url("/api/auth/qr"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let field = |name: &str| request[name].as_str().unwrap().to_owned();
+    (field("id"), field("poll_secret"))
+}
+
 /// A second server on the same database as `app`.
 async fn second_instance(app: &TestApp) -> TestApp {
     spawn_app_with(|config| {
@@ -251,20 +266,11 @@ async fn events_and_qr_approvals_cross_instances() {
     );
 
     // A desktop waits on the second instance; the phone approves on the first.
-    let request: Value = second
-        .client
-        .post(second.url("/api/auth/qr"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = request["id"].as_str().unwrap().to_owned();
+    let (id, poll_secret) = start_qr_sign_in(&second).await;
     on_second
         .send(&ClientMessage::WatchQrLogin {
             id: id.clone(),
-            poll_secret: request["poll_secret"].as_str().unwrap().to_owned(),
+            poll_secret: poll_secret.clone(),
         })
         .await;
     assert!(matches!(
@@ -299,16 +305,7 @@ async fn the_qr_watch_reports_declines_and_wrong_secrets() {
     let app = spawn_app().await;
     let ann = app.sign_in(9001, "Ann", None).await;
     let (mut desktop, _) = app.open(Open::default()).await;
-    let request: Value = app
-        .client
-        .post(app.url("/api/auth/qr"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = request["id"].as_str().unwrap().to_owned();
+    let (id, poll_secret) = start_qr_sign_in(&app).await;
 
     desktop
         .send(&ClientMessage::WatchQrLogin {
@@ -330,7 +327,7 @@ async fn the_qr_watch_reports_declines_and_wrong_secrets() {
     desktop
         .send(&ClientMessage::WatchQrLogin {
             id: id.clone(),
-            poll_secret: request["poll_secret"].as_str().unwrap().to_owned(),
+            poll_secret: poll_secret.clone(),
         })
         .await;
     assert!(matches!(
