@@ -62,7 +62,7 @@ struct QrWatch<'a> {
     id: String,
     poll_secret: String,
     expires_at: DateTime<Utc>,
-    /// Armed before each look at the request, so a change in between still wakes us.
+    /// Wakes when any QR sign-in request changes (then the request is looked at again).
     changed: Pin<Box<Notified<'a>>>,
 }
 
@@ -228,7 +228,7 @@ impl<'a> Connection<'a> {
                 }
                 () = async { qr_watch.as_mut().expect("guarded").changed.as_mut().await }, if qr_watch.is_some() => {
                     let watch = qr_watch.take().expect("guarded");
-                    match self.check_qr(socket, watch).await {
+                    match self.check_qr(socket, watch.id, watch.poll_secret).await {
                         Ok(still_waiting) => qr_watch = still_waiting,
                         Err(ending) => return ending,
                     }
@@ -360,13 +360,7 @@ impl<'a> Connection<'a> {
     ) -> Result<(), Ending> {
         match serde_json::from_str::<ClientMessage>(text) {
             Ok(ClientMessage::WatchQrLogin { id, poll_secret }) => {
-                let watch = QrWatch {
-                    id,
-                    poll_secret,
-                    expires_at: Utc::now(),
-                    changed: Box::pin(self.state.auth.qr_changed.notified()),
-                };
-                *qr_watch = self.check_qr(socket, watch).await?;
+                *qr_watch = self.check_qr(socket, id, poll_secret).await?;
                 Ok(())
             }
             Err(error) => {
@@ -384,27 +378,27 @@ impl<'a> Connection<'a> {
     async fn check_qr(
         &self,
         socket: &mut Socket,
-        mut watch: QrWatch<'a>,
+        id: String,
+        poll_secret: String,
     ) -> Result<Option<QrWatch<'a>>, Ending> {
-        watch.changed = Box::pin(self.state.auth.qr_changed.notified());
-        watch.changed.as_mut().enable();
         let state = self.state;
-        let outcome = qr::poll(
-            &state.pool,
-            &state.auth,
-            &watch.id,
-            &watch.poll_secret,
-            Duration::ZERO,
-        )
-        .await;
-        let id = watch.id.clone();
+        // Armed before the look, so a change in between still wakes the watch.
+        let mut changed = Box::pin(state.auth.qr_changed.notified());
+        changed.as_mut().enable();
+        let outcome = qr::poll(&state.pool, &state.auth, &id, &poll_secret, Duration::ZERO).await;
         let (reply, still_waiting) = match outcome {
             Ok(qr::PollOutcome::Pending { expires_at }) => {
-                watch.expires_at = expires_at;
-                (
-                    ServerMessage::QrLoginPending { id, expires_at },
-                    Some(watch),
-                )
+                let reply = ServerMessage::QrLoginPending {
+                    id: id.clone(),
+                    expires_at,
+                };
+                let watch = QrWatch {
+                    id,
+                    poll_secret,
+                    expires_at,
+                    changed,
+                };
+                (reply, Some(watch))
             }
             Ok(qr::PollOutcome::SignedIn(signed_in)) => {
                 let (issued, user) = *signed_in;
