@@ -97,36 +97,6 @@ pub struct SignInitDataConfig {
     pub start_param: Option<String>,
 }
 
-impl SignInitDataConfig {
-    /// The signed initData, dated now.
-    pub fn sign(&self) -> anyhow::Result<String> {
-        use secrecy::ExposeSecret;
-        let user = serde_json::json!({
-            "id": self.user_id,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "username": self.username,
-            "language_code": self.language,
-            "photo_url": null,
-        })
-        .to_string();
-        let auth_date = chrono::Utc::now().timestamp().to_string();
-        let query_id = uuid::Uuid::new_v4().to_string();
-        let mut fields = vec![
-            ("auth_date", auth_date.as_str()),
-            ("query_id", query_id.as_str()),
-            ("user", user.as_str()),
-        ];
-        if let Some(start_param) = &self.start_param {
-            fields.push(("start_param", start_param));
-        }
-        Ok(crate::auth::init_data::sign(
-            &fields,
-            self.bot_token.expose_secret(),
-        ))
-    }
-}
-
 /// Where the server keeps its files.
 #[derive(Debug, Clone, Args)]
 pub struct StorageConfig {

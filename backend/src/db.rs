@@ -95,3 +95,42 @@ fn describe(options: &PgConnectOptions) -> String {
     let database = options.get_database().unwrap_or("(default database)");
     format!("{server}, database {database}")
 }
+
+/// A database failure and what was being done when it happened: the log line of every
+/// database error says which query failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action}: {source}")]
+pub struct DbError {
+    /// What was being done, as "cannot …" finishes it: `"read the feed"`.
+    pub action: &'static str,
+    #[source]
+    pub source: sqlx::Error,
+}
+
+impl DbError {
+    /// The name of the unique or check constraint the failed statement violated, if any.
+    pub fn constraint(&self) -> Option<&str> {
+        self.source
+            .as_database_error()
+            .and_then(|error| error.constraint())
+    }
+
+    /// Whether the database could not be reached at all (rather than refusing a statement).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.source,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+        )
+    }
+}
+
+/// Names what a database call was doing, for its error.
+pub trait During<T> {
+    fn during(self, action: &'static str) -> Result<T, DbError>;
+}
+
+impl<T> During<T> for Result<T, sqlx::Error> {
+    fn during(self, action: &'static str) -> Result<T, DbError> {
+        self.map_err(|source| DbError { action, source })
+    }
+}

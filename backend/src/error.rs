@@ -15,40 +15,76 @@ use poem::{
 };
 use poem_openapi::payload::Json;
 
+use crate::db::DbError;
+
 /// Error bodies longer than this are cut: they come from parsers that may echo input.
 const MAX_MESSAGE_CHARS: usize = 300;
 
 /// What a 5xx tells the client; the details go to the log.
 const INTERNAL_MESSAGE: &str = "internal server error; the details are in the server log";
 
-/// An error a handler answers with, already in the wire shape.
+/// An error in the wire shape, the one type every domain error becomes at the edge. Its
+/// status follows from its code ([`ErrorCode::status`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds until a refused request may be repeated (`Retry-After`): rate limits only.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             body: ErrorBody {
                 code,
                 message: message.into(),
             },
+            retry_after: None,
         }
+    }
+
+    /// A request over a rate limit, which may be repeated in `seconds`.
+    pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(ErrorCode::RateLimited, message)
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.body.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.body.code
+    }
+
+    /// A failure of the server itself; what failed goes to the log, never to the client.
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::Internal, INTERNAL_MESSAGE)
+    }
+
+    /// Something the request needs is unavailable right now; the client may retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServiceUnavailable, message)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status(), Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.status, self.body.message)
+        write!(f, "{}: {}", self.status(), self.body.message)
     }
 }
 
@@ -57,7 +93,7 @@ impl std::error::Error for ApiError {}
 /// Lets checkers and middleware fail with an [`ApiError`] through `poem::Error`.
 impl poem::error::ResponseError for ApiError {
     fn status(&self) -> StatusCode {
-        self.status
+        ApiError::status(self)
     }
 
     fn as_response(&self) -> Response {
@@ -65,23 +101,16 @@ impl poem::error::ResponseError for ApiError {
     }
 }
 
-/// Database failures: logged in full, answered without details. A database that cannot be
-/// reached is a 503 (retry later), anything else a 500.
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                tracing::warn!(%error, "database unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::ServiceUnavailable,
-                    "the database is not reachable; try again shortly",
-                )
-            }
-            _ => {
-                tracing::error!(%error, "database error");
-                internal()
-            }
+/// Database failures: logged with what was being done, answered without details. A database
+/// that cannot be reached is a 503 (retry later), anything else a 500.
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(action = error.action, error = %error.source, "database unavailable");
+            ApiError::unavailable("the database is not reachable; try again shortly")
+        } else {
+            tracing::error!(action = error.action, error = %error.source, "database error");
+            ApiError::internal()
         }
     }
 }
@@ -89,32 +118,23 @@ impl From<sqlx::Error> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
         tracing::error!(error = format!("{error:#}"), "internal error");
-        internal()
+        ApiError::internal()
     }
-}
-
-fn internal() -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::Internal,
-        INTERNAL_MESSAGE,
-    )
-}
-
-/// The name of the unique or check constraint a database error violated, if any.
-pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
-    error
-        .as_database_error()
-        .and_then(|error| error.constraint())
 }
 
 /// Declares an operation's error responses for the OpenAPI spec: one variant per status it
 /// can answer (each documented with its description), plus 500 and 503, which any operation
-/// touching the database can answer. `ApiError`s convert into it
-/// by status.
+/// touching the database can answer, and — when a trailing `rate_limited "…"` is given — 429
+/// with its `Retry-After` header. Anything that converts into an [`ApiError`] (every domain
+/// error does) converts into it, by status, so handlers use `?` on domain results.
 #[macro_export]
 macro_rules! error_responses {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($status:literal $variant:ident $description:literal),* $(,)? }) => {
+    (
+        $(#[$meta:meta])* $vis:vis enum $name:ident {
+            $($status:literal $variant:ident $description:literal),* $(,)?
+        }
+        $(rate_limited $rate_limited:literal)?
+    ) => {
         $(#[$meta])*
         #[derive(Debug, poem_openapi::ApiResponse)]
         $vis enum $name {
@@ -123,6 +143,16 @@ macro_rules! error_responses {
                 #[oai(status = $status)]
                 $variant(poem_openapi::payload::Json<gallery_types::ErrorBody>),
             )*
+            $(
+                #[doc = $rate_limited]
+                #[oai(status = 429)]
+                TooManyRequests(
+                    poem_openapi::payload::Json<gallery_types::ErrorBody>,
+                    /// Seconds to wait before trying again.
+                    #[oai(header = "Retry-After")]
+                    u64,
+                ),
+            )?
             /// Something failed on the server; the details are in its log.
             #[oai(status = 500)]
             Internal(poem_openapi::payload::Json<gallery_types::ErrorBody>),
@@ -131,18 +161,21 @@ macro_rules! error_responses {
             Unavailable(poem_openapi::payload::Json<gallery_types::ErrorBody>),
         }
 
-        impl From<$crate::error::ApiError> for $name {
-            fn from(error: $crate::error::ApiError) -> Self {
-                match error.status.as_u16() {
+        impl<E: Into<$crate::error::ApiError>> From<E> for $name {
+            fn from(error: E) -> Self {
+                let error: $crate::error::ApiError = error.into();
+                match error.status().as_u16() {
                     $($status => Self::$variant(poem_openapi::payload::Json(error.body)),)*
+                    $(429 => {
+                        let _: &str = $rate_limited;
+                        let seconds = error.retry_after.unwrap_or(1);
+                        Self::TooManyRequests(poem_openapi::payload::Json(error.body), seconds)
+                    })?
                     500 => Self::Internal(poem_openapi::payload::Json(error.body)),
                     503 => Self::Unavailable(poem_openapi::payload::Json(error.body)),
                     status => {
                         tracing::error!(status, message = %error.body.message, concat!("an error not declared in ", stringify!($name)));
-                        Self::Internal(poem_openapi::payload::Json(gallery_types::ErrorBody {
-                            code: gallery_types::ErrorCode::Internal,
-                            message: "internal server error; the details are in the server log".into(),
-                        }))
+                        Self::Internal(poem_openapi::payload::Json($crate::error::ApiError::internal().body))
                     }
                 }
             }
@@ -168,10 +201,14 @@ pub async fn json_errors<E: Endpoint>(next: Arc<E>, request: Request) -> poem::R
     } else {
         client_message(status, &original)
     };
-    let error = ApiError::new(status, ErrorCode::from_status(status.as_u16()), message);
+    // The status stays what it was (a code shared by several statuses must not change it).
+    let error = ErrorBody {
+        code: ErrorCode::from_status(status.as_u16()),
+        message,
+    };
 
     // Keep headers such as `Allow`, `Retry-After` or `WWW-Authenticate`; drop the old body's.
-    let mut rewritten = error.into_response();
+    let mut rewritten = (status, Json(error)).into_response();
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             rewritten.headers_mut().append(name.clone(), value.clone());

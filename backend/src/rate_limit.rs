@@ -1,27 +1,21 @@
-//! Rate limits (governor), enforced as middleware in front of the API:
-//! per client IP on every sign-in route, per handle on password sign-in, per user on writes.
-//! Refused requests get 429 with `Retry-After` and the JSON error.
+//! Rate limits (governor), attached to the operations they protect: per client address on
+//! signing in, per handle on password sign-in, per user on changes. An operation declares its
+//! limit with `transform = "limit_sign_ins"` or `transform = "limit_writes"` (checked before
+//! anything else of the request is read); the per-handle limit is checked by the password
+//! sign-in itself, on the body it has already parsed. Refused requests get 429 with
+//! `Retry-After` and the JSON error.
 
 use std::{hash::Hash, net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
-use gallery_types::ErrorCode;
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-use poem::{
-    Body, Endpoint, IntoResponse, Request, Response,
-    http::{HeaderValue, Method, StatusCode, header},
-};
+use poem::{Endpoint, EndpointExt, Request};
 
-use crate::{
-    auth::tokens::AccessTokens, client_ip::ClientIp, config::RateLimitConfig, error::ApiError,
-};
+use crate::{caller::Caller, client_ip::ClientIp, config::RateLimitConfig, error::ApiError};
 
-/// A password sign-in body is tiny; a longer one is refused before it is parsed.
-const MAX_SIGN_IN_BODY: usize = 4096;
-
-/// The limiters, one per kind of key.
+/// The limiters, one per kind of key. Shared with every request as poem data.
 pub struct RateLimits {
     sign_in_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     login_by_handle: DefaultKeyedRateLimiter<String>,
@@ -47,6 +41,78 @@ impl RateLimits {
         self.login_by_handle.shrink_to_fit();
         self.writes_by_user.shrink_to_fit();
     }
+
+    /// One password attempt for `handle_key` (the handle as sign-in looks it up, so that no
+    /// spelling of it gets a bucket of its own).
+    pub fn password_attempt(&self, handle_key: &str) -> Result<(), TooManyRequests> {
+        check(
+            &self.login_by_handle,
+            &handle_key.to_owned(),
+            "too many sign-in attempts for this handle",
+        )
+    }
+
+    fn sign_in(&self, request: &Request) -> Result<(), TooManyRequests> {
+        match ClientIp::of(request) {
+            Some(ip) => check(
+                &self.sign_in_by_ip,
+                &address_key(ip),
+                "too many sign-in attempts from this address",
+            ),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&self, request: &Request) -> Result<(), TooManyRequests> {
+        match Caller::of(request).user_id() {
+            Some(user_id) => check(
+                &self.writes_by_user,
+                &user_id,
+                "too many changes in a short time",
+            ),
+            // Anonymous: the operation refuses it (401) anyway.
+            None => Ok(()),
+        }
+    }
+}
+
+/// For `transform = "limit_sign_ins"`: the operation spends sign-in work (a signature check,
+/// a password hash, a QR request), limited per client address.
+pub fn limit_sign_ins<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
+    endpoint.before(|request: Request| async move {
+        limits(&request).sign_in(&request).map_err(ApiError::from)?;
+        Ok(request)
+    })
+}
+
+/// For `transform = "limit_writes"`: the operation changes something, limited per signed-in
+/// user.
+pub fn limit_writes<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
+    endpoint.before(|request: Request| async move {
+        limits(&request).write(&request).map_err(ApiError::from)?;
+        Ok(request)
+    })
+}
+
+fn limits(request: &Request) -> &Arc<RateLimits> {
+    request
+        .data::<Arc<RateLimits>>()
+        .expect("the rate limits are attached to every request")
+}
+
+/// A refused request: how long to wait, and what was limited.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}; retry in {seconds} s")]
+pub struct TooManyRequests {
+    what: &'static str,
+    /// Rounded up: retrying a fraction of a second early would be refused again.
+    seconds: u64,
+}
+
+impl From<TooManyRequests> for ApiError {
+    fn from(refused: TooManyRequests) -> Self {
+        ApiError::rate_limited(refused.to_string(), refused.seconds)
+    }
 }
 
 fn per_minute(limit: u32) -> Quota {
@@ -56,17 +122,16 @@ fn per_minute(limit: u32) -> Quota {
 fn check<K: Hash + Eq + Clone>(
     limiter: &DefaultKeyedRateLimiter<K>,
     key: &K,
-) -> Result<(), Duration> {
-    limiter
-        .check_key(key)
-        .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-}
-
-/// Whether a request signs in (or otherwise spends sign-in work): every POST under
-/// `/api/auth/`, and waiting on a QR sign-in.
-fn is_sign_in_route(method: &Method, path: &str) -> bool {
-    (method == Method::POST && path.starts_with("/api/auth/"))
-        || (method == Method::GET && path.starts_with("/api/auth/qr/"))
+    what: &'static str,
+) -> Result<(), TooManyRequests> {
+    limiter.check_key(key).map_err(|not_until| {
+        let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        TooManyRequests {
+            what,
+            seconds: seconds.max(1),
+        }
+    })
 }
 
 /// The key an address is limited by. An IPv6 client usually holds a whole /64, so its
@@ -80,90 +145,6 @@ fn address_key(ip: IpAddr) -> IpAddr {
             IpAddr::V6(segments.into())
         }
     }
-}
-
-fn is_write(method: &Method) -> bool {
-    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
-}
-
-/// Middleware: refuses a request that is over any of its limits.
-pub async fn enforce<E: Endpoint>(
-    next: Arc<E>,
-    mut request: Request,
-    limits: &RateLimits,
-    tokens: &AccessTokens,
-) -> poem::Result<Response> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-
-    if is_sign_in_route(&method, &path)
-        && let Some(ip) = ClientIp::of(&request)
-        && let Err(wait) = check(&limits.sign_in_by_ip, &address_key(ip))
-    {
-        return Ok(too_many(
-            wait,
-            "too many sign-in attempts from this address",
-        ));
-    }
-
-    if method == Method::POST && path == "/api/auth/login" {
-        let Ok(body) = request.take_body().into_bytes_limit(MAX_SIGN_IN_BODY).await else {
-            return Ok(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "a sign-in body is at most 4 KiB",
-            )
-            .into_response());
-        };
-        // Keyed exactly as the sign-in looks the handle up, so no spelling gets a bucket of
-        // its own.
-        let handle = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|json| json.get("handle")?.as_str().map(crate::users::handle_key));
-        request.set_body(Body::from(body));
-        if let Some(handle) = handle
-            && let Err(wait) = check(&limits.login_by_handle, &handle)
-        {
-            return Ok(too_many(wait, "too many sign-in attempts for this handle"));
-        }
-    }
-
-    if is_write(&method)
-        && let Some(user_id) = bearer_user(&request, tokens)
-        && let Err(wait) = check(&limits.writes_by_user, &user_id)
-    {
-        return Ok(too_many(wait, "too many changes in a short time"));
-    }
-
-    Ok(next.get_response(request).await)
-}
-
-/// The user of a request's valid access token, if it has one.
-fn bearer_user(request: &Request, tokens: &AccessTokens) -> Option<i64> {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
-    let claims = tokens.verify(token).ok()?;
-    AccessTokens::user_id(&claims).ok()
-}
-
-fn too_many(wait: Duration, what: &str) -> Response {
-    // Round up: retrying a fraction of a second early would be refused again.
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::RateLimited,
-        format!("{what}; retry in {seconds} s"),
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! Builds the whole application: pool, migrations, routes, middleware, listener.
+//! Assembles the application: pool, migrations, each domain's state, routes, middleware,
+//! listener, and the background tasks. The one module that knows every domain; none of them
+//! knows it.
 //!
 //! [`Application::build`] binds the listener before returning, so callers (and tests, which
 //! bind port 0) learn the real address before the server runs.
@@ -11,11 +13,11 @@ use poem::{
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::{CookieJarManager, SetHeader},
 };
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::OpenApiService;
 use sqlx::{PgPool, postgres::PgListener};
 
 use crate::{
-    auth::{self, AuthApi, AuthState},
+    auth::{self, AccountApi, AuthState, QrApi, QrSocketRequests, SignInApi},
     body_limit,
     client_ip::{self, TrustedProxies},
     config::ServeConfig,
@@ -23,13 +25,13 @@ use crate::{
     events::{self, EventHub},
     health,
     photos::{
-        self, PhotosApi, PhotosState,
-        media::{MediaApi, MediaFiles},
+        PhotosState, api::PhotosApi, favorites::FavoritesApi, files, media::MediaApi,
+        media::MediaFiles, search::SearchApi,
     },
-    rate_limit::{self, RateLimits},
+    profiles::MeApi,
+    rate_limit::RateLimits,
     realtime::{self, Realtime, RealtimeApi},
     telemetry,
-    users::MeApi,
     web::WebClient,
 };
 
@@ -39,29 +41,14 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 /// Ended sessions stay listed this long (for the record), then go.
 const SESSION_RETENTION_DAYS: f64 = 30.0;
 
-/// State shared by every request handler.
+/// Every domain's state, shared with the requests (as poem data) and the background tasks.
 #[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub auth: Arc<AuthState>,
-    pub rate_limits: Arc<RateLimits>,
-    pub photos: Arc<PhotosState>,
-    pub realtime: Arc<Realtime>,
-}
-
-/// The groups operations are listed under in the API documentation.
-#[derive(Tags)]
-pub enum ApiTag {
-    /// The service itself.
-    System,
-    /// Signing in and out, sessions.
-    Auth,
-    /// The signed-in user's own profile.
-    Me,
-    /// Photos, the art objects they become, favorites and search.
-    Photos,
-    /// Live events: WebSocket tickets (the socket is `GET /ws`) and the event log.
-    Realtime,
+struct Shared {
+    pool: PgPool,
+    auth: Arc<AuthState>,
+    rate_limits: Arc<RateLimits>,
+    photos: Arc<PhotosState>,
+    realtime: Arc<Realtime>,
 }
 
 /// A bound, ready-to-run server.
@@ -69,21 +56,31 @@ pub struct Application {
     acceptor: TcpAcceptor,
     local_addr: SocketAddr,
     config: ServeConfig,
-    state: AppState,
+    shared: Shared,
     event_listener: PgListener,
 }
 
 impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let auth = AuthState::new(config.auth.clone(), config.production)?;
-        auth.passwords.warm_up().await;
-        let rate_limits = RateLimits::new(&config.rate_limits);
-        let photos = PhotosState::new(&config.photos, &config.storage.data_dir)
-            .context("cannot open the uploads directory")?;
         let pool = db::connect(&config.database, &config.storage).await?;
         db::migrate(&pool).await?;
-        let (hub, event_listener) = EventHub::connect(&pool, config.realtime.queue).await?;
+        let (hub, event_listener) =
+            EventHub::connect(&pool, config.realtime.queue, &[auth::QR_CHANNEL]).await?;
+        let auth = Arc::new(AuthState::new(
+            config.auth.clone(),
+            config.production,
+            hub.signal(auth::QR_CHANNEL),
+        )?);
+        auth.passwords.warm_up().await;
+        let photos = PhotosState::new(&config.photos, &config.storage.data_dir)
+            .context("cannot open the uploads directory")?;
+        let qr_sign_in = QrSocketRequests::new(pool.clone(), auth.clone());
+        let realtime = Realtime {
+            hub,
+            config: config.realtime.clone(),
+            client_requests: vec![Arc::new(move |message| qr_sign_in.answer(message))],
+        };
 
         let acceptor = TcpListener::bind(config.addr)
             .into_acceptor()
@@ -98,15 +95,12 @@ impl Application {
         Ok(Self {
             acceptor,
             local_addr,
-            state: AppState {
+            shared: Shared {
                 pool,
-                auth: Arc::new(auth),
-                rate_limits: Arc::new(rate_limits),
+                auth,
+                rate_limits: Arc::new(RateLimits::new(&config.rate_limits)),
                 photos: Arc::new(photos),
-                realtime: Arc::new(Realtime {
-                    hub,
-                    config: config.realtime.clone(),
-                }),
+                realtime: Arc::new(realtime),
             },
             config,
             event_listener,
@@ -122,14 +116,13 @@ impl Application {
     /// in-flight requests finish within the configured grace period and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr, "serving Max Photo Gallery on http://{}", self.local_addr);
-        let routes = routes(&self.config, self.state.clone());
-        let maintenance = tokio::spawn(maintain(self.state.clone()));
-        let hub = self.state.realtime.hub.clone();
-        let fan_out = tokio::spawn(hub.clone().run(
-            self.state.pool.clone(),
-            self.event_listener,
-            self.state.auth.clone(),
-        ));
+        let routes = routes(&self.config, self.shared.clone());
+        let maintenance = tokio::spawn(maintain(self.shared.clone()));
+        let hub = self.shared.realtime.hub.clone();
+        let fan_out = tokio::spawn(
+            hub.clone()
+                .run(self.shared.pool.clone(), self.event_listener),
+        );
         let grace = self.config.shutdown_grace();
         let shutdown = async move {
             shutdown.await;
@@ -143,33 +136,30 @@ impl Application {
         maintenance.abort();
         fan_out.abort();
         served.context("the HTTP server failed")?;
-        self.state.pool.close().await;
+        self.shared.pool.close().await;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
+/// Every `/api` operation, in the order the spec lists them.
+pub type Operations = (
+    health::StatusApi,
+    SignInApi,
+    QrApi,
+    AccountApi,
+    MeApi,
+    PhotosApi,
+    FavoritesApi,
+    SearchApi,
+    MediaApi,
+    RealtimeApi,
+);
+
 /// The OpenAPI service: every `/api` operation, and the spec generated from them.
-pub fn api_service() -> OpenApiService<
-    (
-        health::StatusApi,
-        AuthApi,
-        MeApi,
-        PhotosApi,
-        MediaApi,
-        RealtimeApi,
-    ),
-    (),
-> {
+pub fn api_service() -> OpenApiService<Operations, ()> {
     OpenApiService::new(
-        (
-            health::StatusApi,
-            AuthApi,
-            MeApi,
-            PhotosApi,
-            MediaApi,
-            RealtimeApi,
-        ),
+        Operations::default(),
         "Max Photo Gallery API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -180,11 +170,12 @@ pub fn api_service() -> OpenApiService<
     .server("/api")
 }
 
-fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'static {
+fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static {
     let trusted = TrustedProxies(config.rate_limits.trusted_proxies.clone());
     let api = api_service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let (auth, pool) = (shared.auth.clone(), shared.pool.clone());
     Route::new()
         .at("/health", health::health)
         .at("/ready", health::ready)
@@ -194,14 +185,18 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
         .nest("/api", api)
         .nest("/media", MediaFiles)
         .nest("/", WebClient::new(&config.web_dir))
-        .data(state.clone())
-        .with(CookieJarManager::new())
         .around(move |next, request| {
-            let state = state.clone();
-            async move {
-                rate_limit::enforce(next, request, &state.rate_limits, &state.auth.tokens).await
-            }
+            let (auth, pool) = (auth.clone(), pool.clone());
+            async move { auth::resolve_caller(next, request, &auth, &pool).await }
         })
+        .data(shared.pool)
+        .data(shared.auth)
+        .data(shared.rate_limits)
+        .data(shared.photos)
+        .data(shared.realtime)
+        .with(CookieJarManager::new())
+        // The layers' types nest too deep for the compiler to lay out the whole stack.
+        .boxed()
         .around(body_limit::cap)
         .around(move |next, request| {
             let trusted = trusted.clone();
@@ -218,28 +213,28 @@ fn routes(config: &ServeConfig, state: AppState) -> impl poem::Endpoint + 'stati
 }
 
 /// Periodic housekeeping, until the server stops (the task is aborted then).
-async fn maintain(state: AppState) {
+async fn maintain(shared: Shared) {
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
     loop {
         // The first tick is immediate: a start sweeps what a crash may have left.
         every.tick().await;
-        state.rate_limits.forget_idle();
-        match photos::sweep(&state.pool, &state.photos.store).await {
+        shared.rate_limits.forget_idle();
+        match files::sweep(&shared.pool, &shared.photos.store).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "swept unreferenced upload files"),
             Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot sweep upload files"),
         }
-        if let Err(error) = auth::delete_old_qr_logins(&state.pool).await {
+        if let Err(error) = auth::qr::delete_old(&shared.pool).await {
             tracing::warn!(%error, "cannot delete old QR sign-in requests");
         }
-        if let Err(error) = auth::delete_old_sessions(&state.pool, SESSION_RETENTION_DAYS).await {
+        if let Err(error) = auth::sessions::delete_old(&shared.pool, SESSION_RETENTION_DAYS).await {
             tracing::warn!(%error, "cannot delete old sessions");
         }
-        if let Err(error) = realtime::tickets::delete_expired(&state.pool).await {
+        if let Err(error) = realtime::tickets::delete_expired(&shared.pool).await {
             tracing::warn!(%error, "cannot delete expired socket tickets");
         }
-        let window = state.realtime.config.events_window;
-        if let Err(error) = events::delete_old(&state.pool, window).await {
+        let window = shared.realtime.config.events_window;
+        if let Err(error) = events::delete_old(&shared.pool, window).await {
             tracing::warn!(%error, "cannot delete old events");
         }
     }

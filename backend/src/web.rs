@@ -10,7 +10,7 @@ use gallery_types::ErrorCode;
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response,
     endpoint::{StaticFileEndpoint, StaticFilesEndpoint},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, Method, header},
 };
 
 use crate::error::ApiError;
@@ -72,16 +72,10 @@ impl Endpoint for WebClient {
 
     async fn call(&self, mut request: Request) -> poem::Result<Response> {
         if !self.built {
-            return Ok(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::ServiceUnavailable,
-                "the web client has not been built",
-            )
-            .into_response());
+            return Ok(ApiError::unavailable("the web client has not been built").into_response());
         }
         if request.method() != Method::GET && request.method() != Method::HEAD {
             let mut refused = ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::MethodNotAllowed,
                 "the web client answers GET and HEAD only",
             )

@@ -96,6 +96,30 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The HTTP status every response with this code has: one status per code, so a client
+    /// that knows the code knows the status, and the server cannot answer a code with the
+    /// wrong one.
+    pub fn status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            BadRequest | InitDataMalformed | InvalidMessage => 400,
+            Unauthorized | InitDataInvalid | InitDataExpired | InvalidToken
+            | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
+            Forbidden | WrongPassword | NotOwner | ForbiddenOrigin => 403,
+            NotFound => 404,
+            MethodNotAllowed => 405,
+            Conflict | HandleTaken | QrLoginAlreadyApproved | DuplicatePhoto => 409,
+            QrLoginGone => 410,
+            PayloadTooLarge | FileTooLarge => 413,
+            UnsupportedMediaType | UnsupportedImage => 415,
+            UnprocessableEntity | WeakPassword | InvalidHandle | InvalidProfile | InvalidImage
+            | InvalidPhoto => 422,
+            RateLimited => 429,
+            Internal => 500,
+            ServiceUnavailable => 503,
+        }
+    }
+
     /// The code a bare HTTP status maps to, for errors that carry nothing more specific.
     pub fn from_status(status: u16) -> Self {
         match status {
@@ -138,5 +162,12 @@ mod tests {
         assert_eq!(ErrorCode::from_status(418), ErrorCode::BadRequest);
         assert_eq!(ErrorCode::from_status(502), ErrorCode::Internal);
         assert_eq!(ErrorCode::from_status(503), ErrorCode::ServiceUnavailable);
+    }
+
+    #[test]
+    fn a_generic_code_and_its_status_map_both_ways() {
+        for status in [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503] {
+            assert_eq!(ErrorCode::from_status(status).status(), status);
+        }
     }
 }

@@ -1,50 +1,99 @@
-//! `Authorization: Bearer <access token>`: the security scheme of every signed-in operation.
+//! Who is asking. [`resolve_caller`] reads a request's access token once, checks its
+//! signature and its session, and leaves the [`Caller`] in the request; [`BearerAuth`] (the
+//! security scheme of every signed-in operation) and [`Viewer`] (the optional signed-in
+//! viewer of public reads) read it from there, as do the rate limits and socket tickets.
+
+use std::sync::Arc;
 
 use gallery_types::ErrorCode;
-use poem::{Request, http::StatusCode};
+use poem::{Endpoint, FromRequest, Request, RequestBody, Response, http::header};
 use poem_openapi::{SecurityScheme, auth::Bearer};
-use uuid::Uuid;
+use sqlx::PgPool;
 
-use super::{sessions, tokens::AccessTokens};
-use crate::{error::ApiError, startup::AppState, users::UserRow};
+use super::{AuthState, sessions, tokens::AccessTokens};
+use crate::{
+    caller::{Authenticated, Caller},
+    error::ApiError,
+};
 
-/// A request's verified user and session.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub user: UserRow,
-    pub session_id: Uuid,
+/// Middleware: resolves the request's [`Caller`] from its `Authorization: Bearer` token.
+/// Requests without one (static files, media, anonymous reads) cost nothing.
+pub async fn resolve_caller<E: Endpoint>(
+    next: Arc<E>,
+    mut request: Request,
+    auth: &AuthState,
+    pool: &PgPool,
+) -> poem::Result<Response> {
+    let caller = match bearer_token(&request) {
+        None => Caller::Anonymous,
+        Some(token) => identify(token, auth, pool).await,
+    };
+    request.extensions_mut().insert(caller);
+    Ok(next.get_response(request).await)
 }
 
-/// An access token from `POST /api/auth/max`, `/login`, `/refresh` or the QR sign-in.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
-pub struct BearerAuth(pub Authenticated);
+fn bearer_token(request: &Request) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
 
 /// Verifies the token (signature, algorithm, issuer, audience, expiry, type) and that its
 /// session is still active, so that signing out takes effect at once rather than when the
 /// token expires.
-async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<Authenticated> {
-    let state = request
-        .data::<AppState>()
-        .expect("the app state is attached to every request");
-    let claims = state.auth.tokens.verify(&bearer.token).map_err(|error| {
-        tracing::debug!(%error, "access token refused");
-        invalid_token()
-    })?;
-    let user_id = AccessTokens::user_id(&claims).map_err(|_| invalid_token())?;
-    let user = sessions::active_user(&state.pool, claims.sid, user_id)
-        .await?
-        .ok_or_else(invalid_token)?;
-    Ok(Authenticated {
-        user,
-        session_id: claims.sid,
-    })
+async fn identify(token: &str, auth: &AuthState, pool: &PgPool) -> Caller {
+    let claims = match auth.tokens.verify(token) {
+        Ok(claims) => claims,
+        Err(error) => {
+            tracing::debug!(%error, "access token refused");
+            return Caller::Refused;
+        }
+    };
+    let Ok(user_id) = AccessTokens::user_id(&claims) else {
+        return Caller::Refused;
+    };
+    match sessions::active_user(pool, claims.sid, user_id).await {
+        Ok(Some(user)) => Caller::SignedIn(Authenticated {
+            user,
+            session_id: claims.sid,
+        }),
+        Ok(None) => Caller::Refused,
+        Err(error) => Caller::Unknown(error.into()),
+    }
 }
 
-fn invalid_token() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::InvalidToken,
-        "the access token is invalid or expired, or its session has ended",
-    )
+/// An access token from `POST /api/auth/max`, `/login`, `/refresh` or the QR sign-in.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "signed_in")]
+pub struct BearerAuth(pub Authenticated);
+
+async fn signed_in(request: &Request, _token: Bearer) -> poem::Result<Authenticated> {
+    match Caller::of(request) {
+        Caller::SignedIn(authenticated) => Ok(authenticated.clone()),
+        Caller::Unknown(error) => Err(error.clone().into()),
+        Caller::Anonymous | Caller::Refused => Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "the access token is invalid or expired, or its session has ended",
+        )
+        .into()),
+    }
+}
+
+/// The signed-in viewer's id, if the request carries a valid access token of a live session;
+/// anonymous otherwise. For reads that anyone may make but that show a signed-in viewer a
+/// little more (their private photos, their private events).
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer(pub Option<i64>);
+
+impl<'a> FromRequest<'a> for Viewer {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        match Caller::of(request) {
+            Caller::Unknown(error) => Err(error.clone().into()),
+            caller => Ok(Viewer(caller.user_id())),
+        }
+    }
 }

@@ -1,24 +1,30 @@
-//! Signing in (Max initData, password, desktop QR, development), tokens and sessions.
+//! Signing in (Max initData, password, desktop QR, development), tokens and sessions, and
+//! who is asking: the middleware that resolves every request's caller once, and the
+//! extractors operations read it with ([`BearerAuth`], [`Viewer`]).
 
-mod api;
+mod account_api;
 mod bearer;
+mod delivery;
 pub mod device;
 pub mod init_data;
 pub mod passwords;
 pub mod qr;
+mod qr_api;
 pub mod sessions;
+mod sign_in_api;
 pub mod tokens;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
-pub use api::{AuthApi, tokens_in_body};
-pub use bearer::{Authenticated, BearerAuth};
-pub use qr::{QR_CHANNEL, delete_old as delete_old_qr_logins};
-pub use sessions::delete_old as delete_old_sessions;
+pub use account_api::AccountApi;
+pub use bearer::{BearerAuth, Viewer, resolve_caller};
+pub use qr::{QR_CHANNEL, QrSocketRequests};
+pub use qr_api::QrApi;
+pub use sign_in_api::SignInApi;
 
 use crate::config::AuthConfig;
 
@@ -32,13 +38,18 @@ pub struct AuthState {
     /// Whether the refresh cookie is `Secure` (HTTPS only): in production.
     pub secure_cookies: bool,
     /// Woken whenever a QR sign-in request is approved or declined on any instance (the
-    /// event hub hears `NOTIFY gallery_qr`), so waiting desktops answer at once.
-    pub qr_changed: Notify,
+    /// event hub hears [`QR_CHANNEL`]), so waiting desktops answer at once.
+    pub qr_changed: Arc<Notify>,
 }
 
 impl AuthState {
     /// Checks the configuration against production's demands and prepares the keys.
-    pub fn new(config: AuthConfig, production: bool) -> anyhow::Result<Self> {
+    /// `qr_changed` is the event hub's signal for [`QR_CHANNEL`].
+    pub fn new(
+        config: AuthConfig,
+        production: bool,
+        qr_changed: Arc<Notify>,
+    ) -> anyhow::Result<Self> {
         if production && config.dev_login {
             bail!("GALLERY_DEV_LOGIN cannot be enabled together with GALLERY_PRODUCTION");
         }
@@ -75,17 +86,16 @@ impl AuthState {
             passwords: passwords::PasswordHasherPool::new(config.password_hash_concurrency),
             refresh_ttl: Duration::from_secs(refresh_days * 24 * 60 * 60),
             secure_cookies: production,
-            qr_changed: Notify::new(),
+            qr_changed,
             config,
         })
     }
 
-    /// The Max bot token, or why Max sign-in is unavailable.
-    pub fn bot_token(&self) -> anyhow::Result<&str> {
+    /// The Max bot token, if Max sign-in is configured.
+    pub fn bot_token(&self) -> Option<&str> {
         self.config
             .bot_token
             .as_ref()
             .map(|token| token.expose_secret())
-            .context("GALLERY_BOT_TOKEN is not configured")
     }
 }

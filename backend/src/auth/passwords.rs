@@ -137,6 +137,16 @@ mod tests {
     }
 
     #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(&DUMMY_HASH).unwrap();
+        let real = hash_blocking(&SecretString::from("a real password"));
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+    }
+
+    #[test]
     fn rules_count_characters_not_bytes() {
         assert_eq!(check_rules("пароль1"), Err(PasswordRuleError::TooShort));
         assert_eq!(check_rules("пароль12"), Ok(()));

@@ -1,22 +1,30 @@
 //! Desktop sign-in by QR code: the desktop shows a Max deep link as a QR code, the user scans
-//! it with the phone and approves in the mini-app, and the desktop, waiting on the request,
-//! receives its tokens. A request lives two minutes and signs in once.
+//! it with the phone and approves in the mini-app, and the desktop, waiting on the request
+//! (by long-polling, or on its WebSocket through [`QrSocketRequests`]), receives its tokens.
+//! A request lives two minutes and signs in once.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use gallery_types::{ErrorCode, QrLoginCreated, QrLoginRequestInfo};
+use futures_util::{StreamExt, stream::BoxStream};
+use gallery_types::{
+    ClientMessage, ErrorCode, QrLoginCreated, QrLoginRequestInfo, ServerMessage, SignInMethod,
+};
 use ipnet::IpNet;
-use poem::http::StatusCode;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use subtle::ConstantTimeEq;
+use tokio::time::Instant;
 
 use super::{
-    AuthState, device,
+    AuthState, delivery, device,
     sessions::{self, Device, Issued},
     tokens,
 };
-use crate::{error::ApiError, users::UserRow};
+use crate::{
+    db::{DbError, During},
+    error::ApiError,
+    users::{self, UserRow},
+};
 
 /// How long a request can be approved and collected.
 const LIFETIME: Duration = Duration::from_secs(120);
@@ -27,6 +35,33 @@ pub const MAX_WAIT: Duration = Duration::from_secs(25);
 /// The `NOTIFY` channel approvals and declines are announced on (payload: the request id), so
 /// the desktop waiting on any instance learns of them at once.
 pub const QR_CHANNEL: &str = "gallery_qr";
+
+/// Why a sign-in request cannot be looked at, approved or collected.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    /// Unknown, or (for the desktop) the poll secret is wrong: the two look alike.
+    #[error("no such sign-in request")]
+    NotFound,
+    #[error("this sign-in request expired or was already used; start a new one")]
+    Gone,
+    #[error("this sign-in request was already approved")]
+    AlreadyApproved,
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<QrError> for ApiError {
+    fn from(error: QrError) -> Self {
+        match error {
+            QrError::Database(error) => error.into(),
+            QrError::NotFound => ApiError::new(ErrorCode::NotFound, error.to_string()),
+            QrError::Gone => ApiError::new(ErrorCode::QrLoginGone, error.to_string()),
+            QrError::AlreadyApproved => {
+                ApiError::new(ErrorCode::QrLoginAlreadyApproved, error.to_string())
+            }
+        }
+    }
+}
 
 /// What waiting on a request came to.
 pub enum PollOutcome {
@@ -39,7 +74,7 @@ pub async fn create(
     pool: &PgPool,
     auth: &AuthState,
     device: &Device,
-) -> Result<QrLoginCreated, ApiError> {
+) -> Result<QrLoginCreated, DbError> {
     // 12 random bytes: 16 URL-safe characters, fine inside a Max start parameter.
     let id = tokens::random_urlsafe(12);
     let poll_secret = tokens::random_urlsafe(32);
@@ -56,7 +91,8 @@ pub async fn create(
         LIFETIME.as_secs_f64(),
     )
     .fetch_one(pool)
-    .await?;
+    .await
+    .during("create a QR sign-in request")?;
     Ok(QrLoginCreated {
         deep_link: format!(
             "https://max.ru/{}?startapp=login_{id}",
@@ -69,7 +105,7 @@ pub async fn create(
 }
 
 /// What the approving user is shown: which browser, from where.
-pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, ApiError> {
+pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, QrError> {
     let row = sqlx::query!(
         r#"
         select id, user_agent, ip, created_at, expires_at,
@@ -79,10 +115,11 @@ pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, Api
         id
     )
     .fetch_optional(pool)
-    .await?
-    .ok_or_else(not_found)?;
+    .await
+    .during("read a QR sign-in request")?
+    .ok_or(QrError::NotFound)?;
     if !row.open {
-        return Err(gone());
+        return Err(QrError::Gone);
     }
     Ok(QrLoginRequestInfo {
         id: row.id,
@@ -94,8 +131,8 @@ pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, Api
 }
 
 /// The signed-in `user_id` approves request `id`.
-pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), ApiError> {
-    let mut transaction = pool.begin().await?;
+pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), QrError> {
+    let mut transaction = pool.begin().await.during("start a QR approval")?;
     let row = sqlx::query!(
         r#"
         select approved_by, (consumed_at is null and expires_at > now()) as "open!"
@@ -104,17 +141,14 @@ pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), ApiErr
         id
     )
     .fetch_optional(&mut *transaction)
-    .await?
-    .ok_or_else(not_found)?;
+    .await
+    .during("lock a QR sign-in request")?
+    .ok_or(QrError::NotFound)?;
     if !row.open {
-        return Err(gone());
+        return Err(QrError::Gone);
     }
     if row.approved_by.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::QrLoginAlreadyApproved,
-            "this sign-in request was already approved",
-        ));
+        return Err(QrError::AlreadyApproved);
     }
     sqlx::query!(
         "update qr_logins set approved_by = $2, approved_at = now() where id = $1",
@@ -122,19 +156,45 @@ pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), ApiErr
         user_id
     )
     .execute(&mut *transaction)
-    .await?;
+    .await
+    .during("approve a QR sign-in request")?;
     announce(&mut transaction, id).await?;
-    transaction.commit().await?;
+    transaction.commit().await.during("commit a QR approval")?;
+    Ok(())
+}
+
+/// Ends request `id` unused: it can be neither approved nor collected any more.
+pub async fn decline(pool: &PgPool, id: &str) -> Result<(), QrError> {
+    let mut transaction = pool.begin().await.during("start declining a QR request")?;
+    let row = sqlx::query!(
+        r#"
+        update qr_logins set expires_at = least(expires_at, now())
+        where id = $1
+        returning (consumed_at is null) as "was_open!"
+        "#,
+        id
+    )
+    .fetch_optional(&mut *transaction)
+    .await
+    .during("decline a QR sign-in request")?
+    .ok_or(QrError::NotFound)?;
+    if !row.was_open {
+        return Err(QrError::Gone);
+    }
+    announce(&mut transaction, id).await?;
+    transaction
+        .commit()
+        .await
+        .during("commit declining a QR request")?;
     Ok(())
 }
 
 /// Tells every instance that request `id` changed, when the transaction commits.
-async fn announce(connection: &mut sqlx::PgConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(QR_CHANNEL)
-        .bind(id)
+async fn announce(connection: &mut PgConnection, id: &str) -> Result<(), DbError> {
+    sqlx::query!("select pg_notify($1, $2)", QR_CHANNEL, id)
         .execute(connection)
-        .await?;
+        .await
+        .during("announce a QR sign-in change")?;
     Ok(())
 }
 
@@ -145,30 +205,26 @@ pub async fn poll(
     id: &str,
     poll_secret: &str,
     wait: Duration,
-) -> Result<PollOutcome, ApiError> {
-    let deadline = tokio::time::Instant::now() + wait.min(MAX_WAIT);
+) -> Result<PollOutcome, QrError> {
+    let deadline = Instant::now() + wait.min(MAX_WAIT);
     loop {
-        // Registered before reading, so an approval between the read and the wait still wakes us.
-        let approved = auth.qr_changed.notified();
-        if let Some(outcome) = try_collect(pool, auth, id, poll_secret).await? {
-            return Ok(outcome);
-        }
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            let expires_at =
-                sqlx::query_scalar!("select expires_at from qr_logins where id = $1", id)
-                    .fetch_one(pool)
-                    .await?;
-            return Ok(PollOutcome::Pending { expires_at });
-        }
-        tokio::select! {
-            () = approved => {}
-            () = tokio::time::sleep(deadline - now) => {}
+        // Armed before reading, so an approval between the read and the wait still wakes us.
+        let changed = auth.qr_changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        match try_collect(pool, auth, id, poll_secret).await? {
+            PollOutcome::Pending { expires_at } if Instant::now() < deadline => {
+                tokio::select! {
+                    () = changed => {}
+                    () = tokio::time::sleep_until(deadline.min(instant_of(expires_at))) => {}
+                }
+            }
+            outcome => return Ok(outcome),
         }
     }
 }
 
-/// Signs the desktop in if the request is approved; `None` while it is still pending.
+/// Signs the desktop in if the request is approved; pending (with its expiry) otherwise.
 ///
 /// Waiting costs one plain read per check; only an approved request is claimed, by a
 /// conditional update that exactly one poll can win.
@@ -177,34 +233,37 @@ async fn try_collect(
     auth: &AuthState,
     id: &str,
     poll_secret: &str,
-) -> Result<Option<PollOutcome>, ApiError> {
+) -> Result<PollOutcome, QrError> {
     let row = sqlx::query!(
         r#"
-        select poll_secret_hash, approved_by is not null as "approved!",
+        select poll_secret_hash, expires_at, approved_by is not null as "approved!",
                consumed_at is not null as "consumed!", expires_at <= now() as "expired!"
         from qr_logins where id = $1
         "#,
         id
     )
     .fetch_optional(pool)
-    .await?
-    .ok_or_else(not_found)?;
+    .await
+    .during("read a QR sign-in request")?
+    .ok_or(QrError::NotFound)?;
     // A wrong secret looks exactly like an unknown request.
     let secret_matches: bool = row
         .poll_secret_hash
         .ct_eq(&tokens::token_hash(poll_secret))
         .into();
     if !secret_matches {
-        return Err(not_found());
+        return Err(QrError::NotFound);
     }
     if row.consumed || row.expired {
-        return Err(gone());
+        return Err(QrError::Gone);
     }
     if !row.approved {
-        return Ok(None);
+        return Ok(PollOutcome::Pending {
+            expires_at: row.expires_at,
+        });
     }
 
-    let mut transaction = pool.begin().await?;
+    let mut transaction = pool.begin().await.during("start collecting a QR sign-in")?;
     let claimed = sqlx::query!(
         r#"
         update qr_logins set consumed_at = now()
@@ -214,11 +273,12 @@ async fn try_collect(
         id
     )
     .fetch_optional(&mut *transaction)
-    .await?
-    .ok_or_else(gone)?;
-    let user = crate::users::by_id(&mut transaction, claimed.user_id)
+    .await
+    .during("claim an approved QR sign-in")?
+    .ok_or(QrError::Gone)?;
+    let user = users::by_id(&mut *transaction, claimed.user_id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or(QrError::NotFound)?;
     let device = Device {
         user_agent: claimed.user_agent,
         ip: claimed.ip.map(|ip| ip.addr()),
@@ -227,58 +287,113 @@ async fn try_collect(
         &mut transaction,
         auth,
         claimed.user_id,
-        gallery_types::SignInMethod::Qr,
+        SignInMethod::Qr,
         &device,
     )
     .await?;
-    transaction.commit().await?;
-    Ok(Some(PollOutcome::SignedIn(Box::new((issued, user)))))
-}
-
-/// Ends request `id` unused: it can be neither approved nor collected any more.
-pub async fn decline(pool: &PgPool, id: &str) -> Result<(), ApiError> {
-    let mut transaction = pool.begin().await?;
-    let row = sqlx::query!(
-        r#"
-        update qr_logins set expires_at = least(expires_at, now())
-        where id = $1
-        returning (consumed_at is null) as "was_open!"
-        "#,
-        id
-    )
-    .fetch_optional(&mut *transaction)
-    .await?
-    .ok_or_else(not_found)?;
-    if !row.was_open {
-        return Err(gone());
-    }
-    announce(&mut transaction, id).await?;
-    transaction.commit().await?;
-    Ok(())
+    transaction
+        .commit()
+        .await
+        .during("commit collecting a QR sign-in")?;
+    Ok(PollOutcome::SignedIn(Box::new((issued, user))))
 }
 
 /// Deletes requests that ended more than a day ago.
-pub async fn delete_old(pool: &PgPool) -> Result<u64, sqlx::Error> {
+pub async fn delete_old(pool: &PgPool) -> Result<u64, DbError> {
     Ok(
         sqlx::query!("delete from qr_logins where expires_at < now() - interval '1 day'")
             .execute(pool)
-            .await?
+            .await
+            .during("delete old QR sign-in requests")?
             .rows_affected(),
     )
 }
 
-fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        ErrorCode::NotFound,
-        "no such sign-in request",
-    )
+/// QR sign-in over the WebSocket: a desktop sends `watch_qr_login` and its socket delivers
+/// the tokens (`qr_login_signed_in`) the moment the phone approves, on whichever instance.
+#[derive(Clone)]
+pub struct QrSocketRequests {
+    pool: PgPool,
+    auth: Arc<AuthState>,
 }
 
-fn gone() -> ApiError {
-    ApiError::new(
-        StatusCode::GONE,
-        ErrorCode::QrLoginGone,
-        "this sign-in request expired or was already used; start a new one",
-    )
+impl QrSocketRequests {
+    pub fn new(pool: PgPool, auth: Arc<AuthState>) -> Self {
+        Self { pool, auth }
+    }
+
+    /// The replies to `message`, if it is a QR sign-in's: first `qr_login_pending`, then the
+    /// tokens, or that the request is gone.
+    pub fn answer(&self, message: &ClientMessage) -> Option<BoxStream<'static, ServerMessage>> {
+        let ClientMessage::WatchQrLogin { id, poll_secret } = message;
+        let watch = Watch {
+            requests: self.clone(),
+            id: id.clone(),
+            poll_secret: poll_secret.clone(),
+            said_pending: false,
+        };
+        Some(futures_util::stream::unfold(Some(watch), Watch::next).boxed())
+    }
+}
+
+/// One socket's wait on one request.
+struct Watch {
+    requests: QrSocketRequests,
+    id: String,
+    poll_secret: String,
+    /// Whether `qr_login_pending` went out already.
+    said_pending: bool,
+}
+
+impl Watch {
+    /// The next reply, and what is left to watch (nothing after a final answer).
+    async fn next(watch: Option<Watch>) -> Option<(ServerMessage, Option<Watch>)> {
+        let mut watch = watch?;
+        let requests = watch.requests.clone();
+        let (pool, auth) = (&requests.pool, &requests.auth);
+        loop {
+            // Armed before the look, so a change in between still wakes the watch.
+            let changed = auth.qr_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let outcome = try_collect(pool, auth, &watch.id, &watch.poll_secret).await;
+            let id = watch.id.clone();
+            let reply = match outcome {
+                Ok(PollOutcome::Pending { expires_at }) if !watch.said_pending => {
+                    watch.said_pending = true;
+                    return Some((
+                        ServerMessage::QrLoginPending { id, expires_at },
+                        Some(watch),
+                    ));
+                }
+                Ok(PollOutcome::Pending { expires_at }) => {
+                    tokio::select! {
+                        () = changed => continue,
+                        () = tokio::time::sleep_until(instant_of(expires_at)) => {
+                            ServerMessage::QrLoginGone { id }
+                        }
+                    }
+                }
+                Ok(PollOutcome::SignedIn(signed_in)) => {
+                    let (issued, user) = *signed_in;
+                    let tokens = delivery::tokens_in_body(auth, issued, &user);
+                    ServerMessage::QrLoginSignedIn { id, tokens }
+                }
+                Err(QrError::Gone) => ServerMessage::QrLoginGone { id },
+                Err(error) => {
+                    let error = ApiError::from(error);
+                    ServerMessage::Error {
+                        code: error.body.code,
+                        message: error.body.message,
+                    }
+                }
+            };
+            return Some((reply, None));
+        }
+    }
+}
+
+/// The monotonic instant of a wall-clock time (now, if it has passed).
+fn instant_of(time: DateTime<Utc>) -> Instant {
+    Instant::now() + (time - Utc::now()).to_std().unwrap_or(Duration::ZERO)
 }

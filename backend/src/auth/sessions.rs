@@ -5,55 +5,26 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use gallery_types::{ErrorCode, Event, SessionInfo, SessionsRevoked, SignInMethod};
 use ipnet::IpNet;
-use poem::http::StatusCode;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{AuthState, device, tokens};
 use crate::{
+    db::{DbError, During},
     error::ApiError,
     events::{self, Audience},
-    users::UserRow,
+    users::{self, UserRow},
 };
 
 /// Why a session ended (the `revoked_reason` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum EndReason {
     Logout,
     LogoutAll,
     Ended,
     PasswordChanged,
     TokenReuse,
-}
-
-impl EndReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            EndReason::Logout => "logout",
-            EndReason::LogoutAll => "logout_all",
-            EndReason::Ended => "ended",
-            EndReason::PasswordChanged => "password_changed",
-            EndReason::TokenReuse => "token_reuse",
-        }
-    }
-}
-
-fn method_str(method: SignInMethod) -> &'static str {
-    match method {
-        SignInMethod::Max => "max",
-        SignInMethod::Password => "password",
-        SignInMethod::Qr => "qr",
-        SignInMethod::Dev => "dev",
-    }
-}
-
-fn method_from_str(method: &str) -> SignInMethod {
-    match method {
-        "password" => SignInMethod::Password,
-        "qr" => SignInMethod::Qr,
-        "dev" => SignInMethod::Dev,
-        _ => SignInMethod::Max,
-    }
 }
 
 /// The device a session is started from.
@@ -79,6 +50,29 @@ impl std::fmt::Debug for Issued {
     }
 }
 
+/// Why a refresh token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the refresh token is unknown, expired or its session has ended; sign in again")]
+    Invalid,
+    #[error("this refresh token was already used; the session has been ended, sign in again")]
+    Reused,
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::Database(error) => error.into(),
+            RefreshError::Invalid => {
+                ApiError::new(ErrorCode::InvalidRefreshToken, error.to_string())
+            }
+            RefreshError::Reused => ApiError::new(ErrorCode::RefreshTokenReused, error.to_string()),
+        }
+    }
+}
+
 /// Starts a session for `user_id` and issues its first tokens.
 pub async fn start(
     connection: &mut PgConnection,
@@ -86,7 +80,7 @@ pub async fn start(
     user_id: i64,
     method: SignInMethod,
     device: &Device,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, DbError> {
     let session_id = Uuid::new_v4();
     let refresh_token = tokens::new_refresh_token();
     sqlx::query!(
@@ -96,20 +90,22 @@ pub async fn start(
         "#,
         session_id,
         user_id,
-        method_str(method),
+        method as _,
         device.user_agent,
         device.ip.map(IpNet::from),
         auth.refresh_ttl.as_secs_f64(),
     )
     .execute(&mut *connection)
-    .await?;
+    .await
+    .during("start a session")?;
     sqlx::query!(
         "insert into refresh_tokens (token_hash, session_id) values ($1, $2)",
         tokens::token_hash(&refresh_token),
         session_id,
     )
     .execute(&mut *connection)
-    .await?;
+    .await
+    .during("store a session's first refresh token")?;
     Ok(Issued {
         access_token: auth.tokens.issue(user_id, session_id),
         refresh_token,
@@ -127,9 +123,9 @@ pub async fn rotate(
     pool: &PgPool,
     auth: &AuthState,
     refresh_token: &str,
-) -> Result<(Issued, UserRow), ApiError> {
+) -> Result<(Issued, UserRow), RefreshError> {
     let hash = tokens::token_hash(refresh_token);
-    let mut transaction = pool.begin().await?;
+    let mut transaction = pool.begin().await.during("start a token refresh")?;
     let session = sqlx::query!(
         r#"
         select s.id, s.user_id, (s.revoked_at is null and s.expires_at > now()) as "active!"
@@ -139,27 +135,28 @@ pub async fn rotate(
         hash,
     )
     .fetch_optional(&mut *transaction)
-    .await?;
+    .await
+    .during("find a refresh token's session")?;
     let Some(session) = session.filter(|session| session.active) else {
-        return Err(invalid_refresh_token());
+        return Err(RefreshError::Invalid);
     };
     let claimed = sqlx::query!(
         "update refresh_tokens set used_at = now() where token_hash = $1 and used_at is null",
         hash,
     )
     .execute(&mut *transaction)
-    .await?
+    .await
+    .during("mark a refresh token used")?
     .rows_affected()
         == 1;
     if !claimed {
         end_session(&mut transaction, session.id, EndReason::TokenReuse).await?;
-        transaction.commit().await?;
+        transaction
+            .commit()
+            .await
+            .during("commit ending a session whose refresh token was reused")?;
         tracing::warn!(session = %session.id, user = session.user_id, "refresh token reused; session ended");
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::RefreshTokenReused,
-            "this refresh token was already used; the session has been ended, sign in again",
-        ));
+        return Err(RefreshError::Reused);
     }
 
     let successor = tokens::new_refresh_token();
@@ -169,7 +166,8 @@ pub async fn rotate(
         session.id,
     )
     .execute(&mut *transaction)
-    .await?;
+    .await
+    .during("store the next refresh token")?;
     // Conditional too: a concurrent sign-out between the read and here wins.
     let extended = sqlx::query!(
         r#"
@@ -180,15 +178,19 @@ pub async fn rotate(
         auth.refresh_ttl.as_secs_f64(),
     )
     .execute(&mut *transaction)
-    .await?
+    .await
+    .during("extend a session")?
     .rows_affected();
     if extended == 0 {
-        return Err(invalid_refresh_token());
+        return Err(RefreshError::Invalid);
     }
-    let user = crate::users::by_id(&mut transaction, session.user_id)
+    let user = users::by_id(&mut *transaction, session.user_id)
         .await?
-        .ok_or_else(invalid_refresh_token)?;
-    transaction.commit().await?;
+        .ok_or(RefreshError::Invalid)?;
+    transaction
+        .commit()
+        .await
+        .during("commit a token refresh")?;
     Ok((
         Issued {
             access_token: auth.tokens.issue(session.user_id, session.id),
@@ -201,7 +203,7 @@ pub async fn rotate(
 
 /// Deletes sessions that ended or expired more than `days` ago (with their tokens), and
 /// used refresh tokens of live sessions older than that.
-pub async fn delete_old(pool: &PgPool, days: f64) -> Result<u64, sqlx::Error> {
+pub async fn delete_old(pool: &PgPool, days: f64) -> Result<u64, DbError> {
     let sessions = sqlx::query!(
         r#"
         delete from sessions
@@ -210,29 +212,29 @@ pub async fn delete_old(pool: &PgPool, days: f64) -> Result<u64, sqlx::Error> {
         days,
     )
     .execute(pool)
-    .await?
+    .await
+    .during("delete old sessions")?
     .rows_affected();
     let tokens = sqlx::query!(
         "delete from refresh_tokens where used_at < now() - make_interval(days => $1::float8::int)",
         days,
     )
     .execute(pool)
-    .await?
+    .await
+    .during("delete old refresh tokens")?
     .rows_affected();
     Ok(sessions + tokens)
 }
 
 /// The session a refresh token (used or not) belongs to.
-pub async fn of_refresh_token(
-    pool: &PgPool,
-    refresh_token: &str,
-) -> Result<Option<Uuid>, ApiError> {
-    Ok(sqlx::query_scalar!(
+pub async fn of_refresh_token(pool: &PgPool, refresh_token: &str) -> Result<Option<Uuid>, DbError> {
+    sqlx::query_scalar!(
         "select session_id from refresh_tokens where token_hash = $1",
         tokens::token_hash(refresh_token),
     )
     .fetch_optional(pool)
-    .await?)
+    .await
+    .during("find a refresh token's session")
 }
 
 /// Ends one session (no-op if it already ended). Returns whether it was active.
@@ -243,7 +245,7 @@ pub async fn end_session(
     connection: &mut PgConnection,
     session_id: Uuid,
     reason: EndReason,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DbError> {
     let ended = sqlx::query_scalar!(
         r#"
         update sessions set revoked_at = now(), revoked_reason = $2
@@ -251,10 +253,11 @@ pub async fn end_session(
         returning user_id
         "#,
         session_id,
-        reason.as_str(),
+        reason as _,
     )
     .fetch_optional(&mut *connection)
-    .await?;
+    .await
+    .during("end a session")?;
     let Some(user_id) = ended else {
         return Ok(false);
     };
@@ -267,24 +270,29 @@ pub async fn end_own_session(
     pool: &PgPool,
     user_id: i64,
     session_id: Uuid,
-) -> Result<bool, ApiError> {
-    let mut transaction = pool.begin().await?;
+) -> Result<bool, DbError> {
+    let mut transaction = pool.begin().await.during("start ending a session")?;
     let ended = sqlx::query_scalar!(
         r#"
-        update sessions set revoked_at = now(), revoked_reason = 'ended'
+        update sessions set revoked_at = now(), revoked_reason = $3
         where id = $1 and user_id = $2 and revoked_at is null
         returning id
         "#,
         session_id,
         user_id,
+        EndReason::Ended as _,
     )
     .fetch_optional(&mut *transaction)
-    .await?;
+    .await
+    .during("end one of a user's sessions")?;
     let Some(session_id) = ended else {
         return Ok(false);
     };
     announce_ended(&mut transaction, user_id, vec![session_id]).await?;
-    transaction.commit().await?;
+    transaction
+        .commit()
+        .await
+        .during("commit ending a session")?;
     Ok(true)
 }
 
@@ -294,7 +302,7 @@ pub async fn end_all_sessions(
     user_id: i64,
     keep: Option<Uuid>,
     reason: EndReason,
-) -> Result<u64, ApiError> {
+) -> Result<u64, DbError> {
     let ended = sqlx::query_scalar!(
         r#"
         update sessions set revoked_at = now(), revoked_reason = $3
@@ -303,10 +311,11 @@ pub async fn end_all_sessions(
         "#,
         user_id,
         keep,
-        reason.as_str(),
+        reason as _,
     )
     .fetch_all(&mut *connection)
-    .await?;
+    .await
+    .during("end a user's sessions")?;
     let count = ended.len() as u64;
     announce_ended(connection, user_id, ended).await?;
     Ok(count)
@@ -317,7 +326,7 @@ async fn announce_ended(
     connection: &mut PgConnection,
     user_id: i64,
     session_ids: Vec<Uuid>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     if session_ids.is_empty() {
         return Ok(());
     }
@@ -331,12 +340,13 @@ pub async fn active_user(
     pool: &PgPool,
     session_id: Uuid,
     user_id: i64,
-) -> Result<Option<UserRow>, ApiError> {
-    Ok(sqlx::query_as!(
+) -> Result<Option<UserRow>, DbError> {
+    sqlx::query_as!(
         UserRow,
         r#"
-        select u.id, u.max_user_id, u.handle, u.display_name, u.bio, u.language, u.is_private,
-               u.photo_url, u.password_hash, u.created_at
+        select u.id, u.max_user_id, u.handle, u.display_name, u.bio,
+               u.language as "language: gallery_types::Language", u.is_private, u.photo_url,
+               u.password_hash, u.created_at
         from sessions s join users u on u.id = s.user_id
         where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()
         "#,
@@ -344,18 +354,15 @@ pub async fn active_user(
         user_id,
     )
     .fetch_optional(pool)
-    .await?)
+    .await
+    .during("check an access token's session")
 }
 
 /// `user_id`'s active sessions, most recently used first.
-pub async fn list(
-    pool: &PgPool,
-    user_id: i64,
-    current: Uuid,
-) -> Result<Vec<SessionInfo>, ApiError> {
+pub async fn list(pool: &PgPool, user_id: i64, current: Uuid) -> Result<Vec<SessionInfo>, DbError> {
     struct Row {
         id: Uuid,
-        method: String,
+        method: SignInMethod,
         user_agent: String,
         ip: Option<IpNet>,
         created_at: DateTime<Utc>,
@@ -364,19 +371,21 @@ pub async fn list(
     let rows = sqlx::query_as!(
         Row,
         r#"
-        select id, method, user_agent, ip, created_at, last_used_at from sessions
+        select id, method as "method: SignInMethod", user_agent, ip, created_at, last_used_at
+        from sessions
         where user_id = $1 and revoked_at is null and expires_at > now()
         order by last_used_at desc
         "#,
         user_id,
     )
     .fetch_all(pool)
-    .await?;
+    .await
+    .during("list a user's sessions")?;
     Ok(rows
         .into_iter()
         .map(|row| SessionInfo {
             id: row.id,
-            method: method_from_str(&row.method),
+            method: row.method,
             device: device::describe(&row.user_agent),
             ip: row.ip.map(|ip| ip.addr().to_string()),
             created_at: row.created_at,
@@ -384,12 +393,4 @@ pub async fn list(
             current: row.id == current,
         })
         .collect())
-}
-
-pub fn invalid_refresh_token() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::InvalidRefreshToken,
-        "the refresh token is unknown, expired or its session has ended; sign in again",
-    )
 }

@@ -1,6 +1,10 @@
 //! The per-instance fan-out: one `LISTEN` connection hears every committed event (from any
 //! instance), reads it once, serializes its frame once, and hands the same bytes to every
 //! WebSocket connection of this instance through a bounded broadcast queue.
+//!
+//! The same connection listens on the *signal* channels other features ask for when the hub
+//! is built (QR sign-in uses one): a notification there only wakes whoever waits on that
+//! channel's [`Notify`], on this instance.
 
 use std::{
     sync::{
@@ -12,16 +16,18 @@ use std::{
 
 use anyhow::Context;
 use gallery_types::Event;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use sqlx::{PgPool, postgres::PgListener};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
 use super::{EVENTS_CHANNEL, StoredEvent};
+use crate::db::{DbError, During};
 
 /// The kind whose events close sockets.
 const SESSIONS_REVOKED: &str = "sessions_revoked";
-use crate::auth::{AuthState, QR_CHANNEL};
 
 /// Events read per query when catching up: well below any connection's queue, so that a
 /// backlog is handed out in steps connections can keep up with.
@@ -57,10 +63,19 @@ impl SharedEvent {
         } else {
             Box::default()
         };
-        let frame = format!(
-            r#"{{"type":"event","seq":{},"event":{}}}"#,
-            stored.seq, stored.payload
-        );
+        // The payload is passed on as stored: `ServerMessage::Event`'s shape, without decoding
+        // (and re-encoding) the event.
+        let frame = serde_json::from_str::<&RawValue>(&stored.payload)
+            .and_then(|event| {
+                serde_json::to_string(&EventFrame {
+                    seq: stored.seq,
+                    event,
+                })
+            })
+            .unwrap_or_else(|error| {
+                // The column is `json`: PostgreSQL checked it when it was written.
+                unreachable!("a stored event payload is JSON: {error}")
+            });
         Self {
             seq: stored.seq,
             audience: stored.audience.map(Vec::into_boxed_slice),
@@ -77,6 +92,14 @@ impl SharedEvent {
             (Some(_), None) => false,
         }
     }
+}
+
+/// `{"type":"event","seq":…,"event":…}`, as [`gallery_types::ServerMessage::Event`] reads it.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "event")]
+struct EventFrame<'a> {
+    seq: i64,
+    event: &'a RawValue,
 }
 
 /// What a connection holds from the hub for as long as it lives (the hub counts these to know
@@ -98,13 +121,24 @@ pub struct EventHub {
     watermark: AtomicI64,
     /// Flipped to true when the server stops; every connection holds a receiver.
     stopping: watch::Sender<bool>,
+    /// The signal channels and who waits on each.
+    signals: Vec<(&'static str, Arc<Notify>)>,
 }
 
 impl EventHub {
     /// Starts listening and learns the current head, in that order, so no event falls between.
-    /// `queue` is how many events a connection may fall behind.
-    pub async fn connect(pool: &PgPool, queue: u64) -> anyhow::Result<(Arc<Self>, PgListener)> {
-        let listener = listen(pool).await?;
+    /// `queue` is how many events a connection may fall behind; `signal_channels` are the
+    /// signal channels to listen on as well (see [`EventHub::signal`]).
+    pub async fn connect(
+        pool: &PgPool,
+        queue: u64,
+        signal_channels: &[&'static str],
+    ) -> anyhow::Result<(Arc<Self>, PgListener)> {
+        let signals = signal_channels
+            .iter()
+            .map(|channel| (*channel, Arc::new(Notify::new())))
+            .collect::<Vec<_>>();
+        let listener = listen(pool, signal_channels).await?;
         let head = super::head(pool)
             .await
             .context("cannot read the newest event")?;
@@ -114,8 +148,28 @@ impl EventHub {
             sender,
             watermark: AtomicI64::new(head),
             stopping,
+            signals,
         });
         Ok((hub, listener))
+    }
+
+    /// What wakes (with `notify_waiters`) whenever `channel` is notified on any instance, and
+    /// whenever the listener reconnects (a notification may have been missed meanwhile).
+    ///
+    /// # Panics
+    /// If `channel` was not among the signal channels the hub was built with.
+    pub fn signal(&self, channel: &str) -> Arc<Notify> {
+        self.signals
+            .iter()
+            .find(|(name, _)| *name == channel)
+            .map(|(_, notify)| notify.clone())
+            .unwrap_or_else(|| panic!("the event hub does not listen on {channel}"))
+    }
+
+    fn wake_every_signal(&self) {
+        for (_, notify) in &self.signals {
+            notify.notify_waiters();
+        }
     }
 
     /// A new connection's view: its queue first, then the watermark. Events after the
@@ -149,31 +203,36 @@ impl EventHub {
     }
 
     /// Follows the notifications until the pool closes: each announced event is read and
-    /// broadcast; QR sign-in changes wake the waiting desktops.
-    pub async fn run(
-        self: Arc<Self>,
-        pool: PgPool,
-        mut listener: PgListener,
-        auth: Arc<AuthState>,
-    ) {
-        let qr_changed = &auth.qr_changed;
+    /// broadcast; a signal wakes its waiters.
+    pub async fn run(self: Arc<Self>, pool: PgPool, mut listener: PgListener) {
+        let signal_channels = self
+            .signals
+            .iter()
+            .map(|(channel, _)| *channel)
+            .collect::<Vec<_>>();
         self.catch_up_logged(&pool).await;
         loop {
             match listener.try_recv().await {
-                Ok(Some(notification)) if notification.channel() == QR_CHANNEL => {
-                    qr_changed.notify_waiters();
-                }
-                Ok(Some(notification)) => {
+                Ok(Some(notification)) if notification.channel() == EVENTS_CHANNEL => {
                     let announced = notification.payload().parse::<i64>().unwrap_or(i64::MAX);
                     if announced > self.watermark.load(Ordering::Acquire) {
                         self.catch_up_logged(&pool).await;
+                    }
+                }
+                Ok(Some(notification)) => {
+                    if let Some((_, notify)) = self
+                        .signals
+                        .iter()
+                        .find(|(channel, _)| *channel == notification.channel())
+                    {
+                        notify.notify_waiters();
                     }
                 }
                 Ok(None) => {
                     // Lost and re-established: notifications in between are gone, so look.
                     tracing::warn!("event listener reconnected");
                     self.catch_up_logged(&pool).await;
-                    qr_changed.notify_waiters();
+                    self.wake_every_signal();
                 }
                 Err(sqlx::Error::PoolClosed) => return,
                 Err(error) => {
@@ -183,7 +242,7 @@ impl EventHub {
                             return;
                         }
                         tokio::time::sleep(RETRY_BACKOFF).await;
-                        match listen(&pool).await {
+                        match listen(&pool, &signal_channels).await {
                             Ok(listener) => break listener,
                             Err(error) => tracing::warn!(
                                 error = format!("{error:#}"),
@@ -192,7 +251,7 @@ impl EventHub {
                         }
                     };
                     self.catch_up_logged(&pool).await;
-                    qr_changed.notify_waiters();
+                    self.wake_every_signal();
                 }
             }
         }
@@ -212,7 +271,7 @@ impl EventHub {
 
     /// Reads and broadcasts every event after the watermark. Only the [`run`](Self::run) task
     /// calls this, so the watermark has one writer.
-    async fn catch_up(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+    async fn catch_up(&self, pool: &PgPool) -> Result<(), DbError> {
         loop {
             let after = self.watermark.load(Ordering::Acquire);
             let batch = sqlx::query_as!(
@@ -225,7 +284,8 @@ impl EventHub {
                 FETCH_BATCH,
             )
             .fetch_all(pool)
-            .await?;
+            .await
+            .during("read new events")?;
             let complete = (batch.len() as i64) < FETCH_BATCH;
             for stored in batch {
                 let event = Arc::new(SharedEvent::new(stored));
@@ -243,12 +303,12 @@ impl EventHub {
     }
 }
 
-async fn listen(pool: &PgPool) -> anyhow::Result<PgListener> {
+async fn listen(pool: &PgPool, signal_channels: &[&str]) -> anyhow::Result<PgListener> {
     let mut listener = PgListener::connect_with(pool)
         .await
         .context("cannot open the event listener connection")?;
     listener
-        .listen_all([EVENTS_CHANNEL, QR_CHANNEL])
+        .listen_all(std::iter::once(EVENTS_CHANNEL).chain(signal_channels.iter().copied()))
         .await
         .context("cannot LISTEN for events")?;
     Ok(listener)

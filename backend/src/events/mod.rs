@@ -12,6 +12,8 @@ use sqlx::{PgConnection, PgPool};
 
 pub use hub::{EventHub, SharedEvent, Subscription};
 
+use crate::db::{DbError, During};
+
 /// The `NOTIFY` channel events are announced on (payload: the sequence number).
 pub const EVENTS_CHANNEL: &str = "gallery_events";
 
@@ -52,7 +54,7 @@ pub async fn publish(
     connection: &mut PgConnection,
     audience: &Audience,
     event: &Event,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, DbError> {
     let payload = serde_json::to_string(event).expect("events always serialize");
     sqlx::query_scalar!(
         r#"select publish_event($1, $2, $3::text::json) as "seq!""#,
@@ -62,6 +64,7 @@ pub async fn publish(
     )
     .fetch_one(connection)
     .await
+    .during("publish an event")
 }
 
 /// One stored event, as read back for delivery.
@@ -80,7 +83,7 @@ pub async fn visible_between(
     after: i64,
     until: i64,
     limit: i64,
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
+) -> Result<Vec<StoredEvent>, DbError> {
     sqlx::query_as!(
         StoredEvent,
         r#"
@@ -96,13 +99,15 @@ pub async fn visible_between(
     )
     .fetch_all(pool)
     .await
+    .during("read events to replay")
 }
 
 /// The newest sequence number (0 before the first event).
-pub async fn head(pool: &PgPool) -> Result<i64, sqlx::Error> {
+pub async fn head(pool: &PgPool) -> Result<i64, DbError> {
     sqlx::query_scalar!(r#"select coalesce(max(seq), 0) as "seq!" from events"#)
         .fetch_one(pool)
         .await
+        .during("read the newest event's number")
 }
 
 /// Where a client that last saw `after` continues from, given the newest event `head`.
@@ -127,13 +132,14 @@ pub fn resume_point(after: Option<i64>, head: i64, window: i64) -> Resume {
 /// Deletes events well out of the replay window: it keeps twice the window, so that a resume
 /// judged against a watermark that trails the newest event, or a replay that takes a while
 /// as new events arrive, never reaches for an event already deleted.
-pub async fn delete_old(pool: &PgPool, window: i64) -> Result<u64, sqlx::Error> {
+pub async fn delete_old(pool: &PgPool, window: i64) -> Result<u64, DbError> {
     Ok(sqlx::query!(
         "delete from events where seq <= (select max(seq) from events) - 2 * $1::bigint",
         window
     )
     .execute(pool)
-    .await?
+    .await
+    .during("delete old events")?
     .rows_affected())
 }
 

@@ -11,10 +11,11 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
-use crate::error::ApiError;
+use crate::db::{DbError, During};
 
-/// What happened to the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happened to the object (the `kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum EntryKind {
     Mint,
     Gift,
@@ -24,6 +25,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The name hashed into the chain (and stored in `kind`).
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Mint => "mint",
@@ -65,7 +67,7 @@ pub async fn append(
     kind: EntryKind,
     from_user_id: Option<i64>,
     to_user_id: Option<i64>,
-) -> Result<(), ApiError> {
+) -> Result<(), DbError> {
     let last = sqlx::query!(
         r#"
         select position, hash from ownership_history
@@ -74,7 +76,8 @@ pub async fn append(
         object_id
     )
     .fetch_optional(&mut *connection)
-    .await?;
+    .await
+    .during("read an object's last history entry")?;
     let (position, previous_hash) = match last {
         Some(last) => (last.position + 1, last.hash),
         None => (1, vec![0u8; 32]),
@@ -98,7 +101,7 @@ pub async fn append(
         "#,
         object_id,
         position,
-        kind.as_str(),
+        kind as _,
         from_user_id,
         to_user_id,
         created_at,
@@ -106,6 +109,7 @@ pub async fn append(
         hash,
     )
     .execute(connection)
-    .await?;
+    .await
+    .during("append to an object's history")?;
     Ok(())
 }

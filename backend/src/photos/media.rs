@@ -2,25 +2,34 @@
 //! a year of immutable caching, range requests and 304s; and the question nginx's
 //! `auth_request` asks before it serves a file itself.
 
-use std::io::SeekFrom;
+use std::{io::SeekFrom, ops::Bound, sync::Arc};
 
 use gallery_types::ErrorCode;
 use poem::{
-    Body, Endpoint, Request, Response,
-    http::{HeaderValue, Method, StatusCode, header},
-    web::Data,
+    Body, Endpoint, FromRequest, IntoResponse, Request, Response,
+    http::{Method, StatusCode, header},
+    web::{
+        Data,
+        headers::{
+            AcceptRanges, ContentLength, ContentRange, ContentType, ETag, HeaderMapExt,
+            IfNoneMatch, Range,
+        },
+    },
 };
 use poem_openapi::{ApiResponse, OpenApi, param::Header};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::Viewer;
+use super::PhotosState;
 use crate::{
+    api::ApiTag,
+    auth::Viewer,
+    db::{DbError, During},
     error::ApiError,
-    startup::{ApiTag, AppState},
 };
 
-/// Content-addressed files never change: cache them for a year.
+/// Content-addressed files never change: cache them for a year (written out in the order
+/// PRODUCT.md and the tests spell it).
 const CACHE_PUBLIC: &str = "public, max-age=31536000, immutable";
 /// A private owner's file may be cached by their own browser only.
 const CACHE_PRIVATE: &str = "private, max-age=31536000, immutable";
@@ -28,16 +37,17 @@ const CACHE_PRIVATE: &str = "private, max-age=31536000, immutable";
 /// Who may see a stored file.
 enum Access {
     Public,
-    /// Only its owner (a private profile).
+    /// Only its owner (a private profile): cached by their own browser only.
     OwnerOnly,
 }
 
-/// The access rule of a stored file; `None` if no live photo references it.
+/// The access rule of a stored file for `viewer`; `None` if no live photo references it or
+/// the viewer may not see it.
 async fn access_of(
     pool: &PgPool,
     name: &str,
     viewer: Option<i64>,
-) -> Result<Option<Access>, ApiError> {
+) -> Result<Option<Access>, DbError> {
     let owner = sqlx::query!(
         r#"
         select w.id, w.is_private from photos p
@@ -50,7 +60,8 @@ async fn access_of(
         name
     )
     .fetch_optional(pool)
-    .await?;
+    .await
+    .during("find who may see a media file")?;
     Ok(
         owner.and_then(|owner| match (owner.is_private, viewer == Some(owner.id)) {
             (false, _) => Some(Access::Public),
@@ -68,43 +79,52 @@ impl Endpoint for MediaFiles {
 
     async fn call(&self, request: Request) -> poem::Result<Response> {
         if request.method() != Method::GET && request.method() != Method::HEAD {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
+            let mut refused = ApiError::new(
                 ErrorCode::MethodNotAllowed,
                 "media files answer GET and HEAD",
             )
-            .into());
+            .into_response();
+            refused
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+            return Ok(refused);
         }
-        let state = request
-            .data::<AppState>()
-            .expect("the app state is attached to every request");
+        let photos = request
+            .data::<Arc<PhotosState>>()
+            .expect("the photos state is attached to every request");
+        let pool = request
+            .data::<PgPool>()
+            .expect("the pool is attached to every request");
         let name = request.uri().path().trim_start_matches('/');
-        let path = state.photos.store.path_of(name).ok_or_else(not_found)?;
-        let viewer = <Viewer as poem::FromRequest>::from_request_without_body(&request).await?;
-        let access = access_of(&state.pool, name, viewer.0)
-            .await?
+        let path = photos.store.path_of(name).ok_or_else(not_found)?;
+        let viewer = Viewer::from_request_without_body(&request).await?;
+        let access = access_of(pool, name, viewer.0)
+            .await
+            .map_err(ApiError::from)?
             .ok_or_else(not_found)?;
 
-        let etag = format!("\"{}\"", name.split('.').next().unwrap_or_default());
+        let mut response = Response::builder().finish();
+        let headers = response.headers_mut();
+        let etag = format!("\"{}\"", name.split('.').next().unwrap_or_default())
+            .parse::<ETag>()
+            .expect("a hex digest in quotes is an entity tag");
+        headers.typed_insert(etag.clone());
         let cache = match access {
             Access::Public => CACHE_PUBLIC,
             Access::OwnerOnly => CACHE_PRIVATE,
         };
-        let mut response = Response::builder()
-            .header(header::ETAG, etag.as_str())
-            .header(header::CACHE_CONTROL, cache)
-            .header(header::ACCEPT_RANGES, "bytes");
-        let matches = request
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static(cache),
+        );
+        headers.typed_insert(AcceptRanges::bytes());
+        let unchanged = request
             .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| {
-                value
-                    .split(',')
-                    .any(|tag| tag.trim() == etag || tag.trim() == "*")
-            });
-        if matches {
-            return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
+            .typed_get::<IfNoneMatch>()
+            .is_some_and(|if_none_match| !if_none_match.precondition_passes(&etag));
+        if unchanged {
+            response.set_status(StatusCode::NOT_MODIFIED);
+            return Ok(response);
         }
 
         let mut file = tokio::fs::File::open(&path)
@@ -116,68 +136,63 @@ impl Endpoint for MediaFiles {
             .map_err(|error| ApiError::from(anyhow::Error::from(error)))?
             .len();
         let content_type = match path.extension().and_then(|extension| extension.to_str()) {
-            Some("jpg") => "image/jpeg",
-            Some("png") => "image/png",
-            Some("gif") => "image/gif",
-            _ => "image/webp",
+            Some("jpg") => ContentType::jpeg(),
+            Some("png") => ContentType::png(),
+            Some("gif") => "image/gif".parse().expect("a valid media type"),
+            _ => "image/webp".parse().expect("a valid media type"),
         };
-        response = response.content_type(content_type);
-
-        let range = request
-            .headers()
-            .get(header::RANGE)
-            .and_then(|value| value.to_str().ok());
-        let (status, start, end) = match range.map(|range| parse_range(range, length)) {
-            None => (StatusCode::OK, 0, length),
-            Some(Some((start, end))) => {
-                response = response.header(
-                    header::CONTENT_RANGE,
-                    format!("bytes {start}-{}/{length}", end - 1),
-                );
-                (StatusCode::PARTIAL_CONTENT, start, end)
-            }
-            Some(None) => {
-                return Ok(response
-                    .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                    .header(header::CONTENT_RANGE, format!("bytes */{length}"))
-                    .finish());
-            }
+        let headers = response.headers_mut();
+        headers.typed_insert(content_type);
+        let (start, end) = match request.headers().typed_get::<Range>() {
+            None => (0, length),
+            Some(range) => match byte_range(&range, length) {
+                Some((start, end)) => {
+                    let content_range = ContentRange::bytes(start..end, length)
+                        .expect("a satisfiable range within the file");
+                    headers.typed_insert(content_range);
+                    response.set_status(StatusCode::PARTIAL_CONTENT);
+                    (start, end)
+                }
+                None => {
+                    headers.typed_insert(ContentRange::unsatisfied_bytes(length));
+                    response.set_status(StatusCode::RANGE_NOT_SATISFIABLE);
+                    return Ok(response);
+                }
+            },
         };
-        response = response
-            .status(status)
-            .header(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+        response
+            .headers_mut()
+            .typed_insert(ContentLength(end - start));
         if request.method() == Method::HEAD {
-            return Ok(response.finish());
+            return Ok(response);
         }
         file.seek(SeekFrom::Start(start))
             .await
             .map_err(|error| ApiError::from(anyhow::Error::from(error)))?;
-        Ok(response.body(Body::from_async_read(file.take(end - start))))
+        response.set_body(Body::from_async_read(file.take(end - start)));
+        Ok(response)
     }
 }
 
-/// One byte range `bytes=a-b`, `bytes=a-` or `bytes=-n` of a `length`-byte file, as a
-/// half-open interval; `None` if it cannot be satisfied. (Several ranges are answered with
-/// the first one only, which RFC 9110 allows.)
-fn parse_range(header: &str, length: u64) -> Option<(u64, u64)> {
-    let spec = header.strip_prefix("bytes=")?.split(',').next()?.trim();
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let suffix: u64 = suffix.parse().ok()?;
-            (length.saturating_sub(suffix), length)
-        }
-        (start, "") => (start.parse().ok()?, length),
-        (start, end) => (
-            start.parse().ok()?,
-            end.parse::<u64>().ok()?.saturating_add(1).min(length),
-        ),
+/// The first satisfiable range of `range` within a `length`-byte file, as a half-open
+/// interval. (Several ranges are answered with the first one only, which RFC 9110 allows.)
+fn byte_range(range: &Range, length: u64) -> Option<(u64, u64)> {
+    let (start, end) = range.satisfiable_ranges(length).next()?;
+    let start = match start {
+        Bound::Included(start) => start,
+        Bound::Excluded(start) => start.checked_add(1)?,
+        Bound::Unbounded => 0,
     };
-    (start < end && start < length).then_some((start, end))
+    let end = match end {
+        Bound::Included(end) => end.saturating_add(1).min(length),
+        Bound::Excluded(end) => end.min(length),
+        Bound::Unbounded => length,
+    };
+    (start < end).then_some((start, end))
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such file")
+    ApiError::new(ErrorCode::NotFound, "no such file")
 }
 
 /// The answer to nginx's `auth_request`.
@@ -192,6 +207,7 @@ pub enum MediaAccess {
 }
 
 /// Whether a media file may be served, for nginx's `auth_request`.
+#[derive(Debug, Default)]
 pub struct MediaApi;
 
 #[OpenApi(tag = "ApiTag::Photos")]
@@ -207,17 +223,17 @@ impl MediaApi {
     )]
     async fn check(
         &self,
-        state: Data<&AppState>,
+        pool: Data<&PgPool>,
         viewer: Viewer,
         #[oai(name = "X-Original-URI")] uri: Header<String>,
     ) -> MediaAccess {
         let name = uri.0.strip_prefix("/media/").unwrap_or_default();
         let name = name.split(['?', '#']).next().unwrap_or_default();
-        match access_of(&state.pool, name, viewer.0).await {
+        match access_of(&pool, name, viewer.0).await {
             Ok(Some(_)) => MediaAccess::Allowed,
             Ok(None) => MediaAccess::Denied,
             Err(error) => {
-                tracing::warn!(?error, "media access check failed");
+                tracing::warn!(%error, "media access check failed");
                 MediaAccess::Denied
             }
         }
@@ -226,16 +242,26 @@ impl MediaApi {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use poem::http::HeaderMap;
+
+    use super::*;
+
+    fn range(value: &'static str) -> Range {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RANGE, header::HeaderValue::from_static(value));
+        headers.typed_get::<Range>().expect("a valid Range header")
+    }
 
     #[test]
     fn ranges_follow_rfc_9110() {
-        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 100)));
-        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 1000)));
-        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 1000)));
-        assert_eq!(parse_range("bytes=1000-", 1000), None);
-        assert_eq!(parse_range("bytes=5-1", 1000), None);
-        assert_eq!(parse_range("items=0-1", 1000), None);
+        assert_eq!(byte_range(&range("bytes=0-99"), 1000), Some((0, 100)));
+        assert_eq!(byte_range(&range("bytes=900-"), 1000), Some((900, 1000)));
+        assert_eq!(byte_range(&range("bytes=-100"), 1000), Some((900, 1000)));
+        assert_eq!(
+            byte_range(&range("bytes=990-2000"), 1000),
+            Some((990, 1000))
+        );
+        assert_eq!(byte_range(&range("bytes=1000-"), 1000), None);
+        assert_eq!(byte_range(&range("bytes=5-1"), 1000), None);
     }
 }

@@ -1,7 +1,9 @@
 //! From uploaded bytes to the files the gallery serves: format detection from the bytes,
 //! pixel-flood checks on the header before any decoding, EXIF orientation applied, every
-//! kind of metadata dropped (each served file is re-encoded from pixels, or for GIF rewritten
-//! without its metadata blocks), a thumbnail, a preview and a blurhash placeholder.
+//! kind of metadata dropped (each served file is re-encoded from pixels; a GIF's frames are
+//! copied, still compressed, into a new file that carries nothing else but their timing and
+//! looping), a thumbnail, a preview and a blurhash placeholder. Each file comes out with its
+//! store name (the SHA-256 of its bytes), computed here once.
 //!
 //! Synchronous and CPU-bound: call it on a blocking thread.
 
@@ -10,6 +12,8 @@ use std::{
     io::{BufReader, Cursor, Read},
     path::Path,
 };
+
+use super::storage::MediaStore;
 
 use image::{
     DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder,
@@ -98,11 +102,18 @@ pub enum PipelineError {
 /// One file to serve.
 #[derive(Debug, Clone)]
 pub struct Encoded {
+    /// Its name in the store: the SHA-256 of `bytes` and the extension.
+    pub name: String,
     pub bytes: Vec<u8>,
-    /// `jpg`, `png`, `gif` or `webp`.
-    pub extension: &'static str,
-    pub width: u32,
-    pub height: u32,
+}
+
+impl Encoded {
+    fn new(bytes: Vec<u8>, extension: &str) -> Self {
+        Self {
+            name: MediaStore::name_of(&bytes, extension),
+            bytes,
+        }
+    }
 }
 
 /// Everything made from one upload.
@@ -117,6 +128,13 @@ pub struct Processed {
     pub preview: Encoded,
     pub thumbnail: Encoded,
     pub placeholder: String,
+}
+
+impl Processed {
+    /// Every file to store.
+    pub fn files(&self) -> [&Encoded; 3] {
+        [&self.original, &self.preview, &self.thumbnail]
+    }
 }
 
 /// Processes the upload at `path`, refusing it as early as possible.
@@ -135,18 +153,12 @@ pub fn process(path: &Path, limits: UploadLimits) -> Result<Processed, PipelineE
     let mut decoder = reader.into_decoder().map_err(corrupt)?;
     let (width, height) = decoder.dimensions();
     check_size(width, height, limits)?;
-    let frames = if format == Format::Gif {
-        let frames = gif_frame_count(path, limits.max_frames)?;
-        if frames > limits.max_frames {
-            return Err(PipelineError::TooLarge(format!(
-                "more than {} frames",
-                limits.max_frames
-            )));
-        }
-        frames
-    } else {
-        1
+    // A GIF's frames are checked (and copied without metadata) before any is decoded.
+    let gif = match format {
+        Format::Gif => Some(rewrite_gif(path, limits.max_frames)?),
+        _ => None,
     };
+    let frames = gif.as_ref().map_or(1, |gif| gif.frames);
 
     let orientation = decoder
         .orientation()
@@ -155,16 +167,9 @@ pub fn process(path: &Path, limits: UploadLimits) -> Result<Processed, PipelineE
     image.apply_orientation(orientation);
     let (width, height) = (image.width(), image.height());
 
-    let original = match format {
-        // Rewritten block by block: the animation survives, the metadata does not.
-        Format::Gif => Encoded {
-            bytes: super::gif_clean::strip_metadata(&std::fs::read(path)?)
-                .map_err(|error| PipelineError::Corrupt(error.to_string()))?,
-            extension: "gif",
-            width,
-            height,
-        },
-        _ => encode(&image, format, ORIGINAL_QUALITY)?,
+    let original = match gif {
+        Some(gif) => Encoded::new(gif.bytes, "gif"),
+        None => encode(&image, format, ORIGINAL_QUALITY)?,
     };
     let derived = derived_format(&image);
     let preview_image = shrink(&image, PREVIEW_SIDE);
@@ -239,29 +244,41 @@ fn check_size(width: u32, height: u32, limits: UploadLimits) -> Result<(), Pipel
 /// in turn by whoever views it.
 const MAX_ANIMATION_PIXELS: u64 = 400_000_000;
 
-/// Counts a GIF's frames without decompressing their pixels, stopping one past `max`, and
-/// checks that each frame lies within the screen and that all of them together are not a
-/// pixel flood.
-fn gif_frame_count(path: &Path, max: u32) -> Result<u32, PipelineError> {
+/// A GIF copied frame by frame.
+struct RewrittenGif {
+    bytes: Vec<u8>,
+    frames: u32,
+}
+
+/// Copies a GIF's frames, still LZW-compressed, with their palettes, positions, timing and
+/// disposal, and its looping, into a new GIF; comments, XMP, ICC profiles and every other
+/// block are left behind. Refuses more than `max_frames` frames, a frame outside the image,
+/// and animations that add up to a pixel flood, without decompressing any frame.
+fn rewrite_gif(path: &Path, max_frames: u32) -> Result<RewrittenGif, PipelineError> {
+    let broken = |error: &dyn std::fmt::Display| PipelineError::Corrupt(error.to_string());
     let mut options = gif::DecodeOptions::new();
     options.skip_frame_decoding(true);
     let mut decoder = options
         .read_info(BufReader::new(File::open(path)?))
-        .map_err(|error| PipelineError::Corrupt(error.to_string()))?;
-    let (screen_width, screen_height) = (u32::from(decoder.width()), u32::from(decoder.height()));
+        .map_err(|error| broken(&error))?;
+    let (screen_width, screen_height) = (decoder.width(), decoder.height());
+    let global_palette = decoder.global_palette().unwrap_or_default().to_vec();
+    let mut encoder = gif::Encoder::new(Vec::new(), screen_width, screen_height, &global_palette)
+        .map_err(|error| broken(&error))?;
     let mut frames = 0;
     let mut pixels = 0u64;
-    while let Some(frame) = decoder
-        .read_next_frame()
-        .map_err(|error| PipelineError::Corrupt(error.to_string()))?
-    {
+    while let Some(frame) = decoder.read_next_frame().map_err(|error| broken(&error))? {
+        // Owned, so the decoder can be asked about the looping block below.
+        let frame = frame.clone();
         frames += 1;
-        if frames > max {
-            break;
+        if frames > max_frames {
+            return Err(PipelineError::TooLarge(format!(
+                "more than {max_frames} frames"
+            )));
         }
         let right = u32::from(frame.left) + u32::from(frame.width);
         let bottom = u32::from(frame.top) + u32::from(frame.height);
-        if right > screen_width || bottom > screen_height {
+        if right > u32::from(screen_width) || bottom > u32::from(screen_height) {
             return Err(PipelineError::Corrupt(
                 "a frame lies outside the image".into(),
             ));
@@ -272,8 +289,19 @@ fn gif_frame_count(path: &Path, max: u32) -> Result<u32, PipelineError> {
                 "the animation has more than {MAX_ANIMATION_PIXELS} pixels in all"
             )));
         }
+        if frames == 1 {
+            // The looping block stands before the first frame (that is where viewers look),
+            // and the decoder has read it by the time it reaches that frame.
+            encoder
+                .set_repeat(decoder.repeat())
+                .map_err(|error| broken(&error))?;
+        }
+        encoder
+            .write_lzw_pre_encoded_frame(&frame)
+            .map_err(|error| broken(&error))?;
     }
-    Ok(frames)
+    let bytes = encoder.into_inner().map_err(|error| broken(&error))?;
+    Ok(RewrittenGif { bytes, frames })
 }
 
 fn corrupt(error: image::ImageError) -> PipelineError {
@@ -331,16 +359,80 @@ fn encode(image: &DynamicImage, format: Format, quality: u8) -> Result<Encoded, 
         }
         Format::Gif => unreachable!("GIFs are rewritten, not re-encoded"),
     };
-    Ok(Encoded {
-        bytes,
-        extension,
-        width: image.width(),
-        height: image.height(),
-    })
+    Ok(Encoded::new(bytes, extension))
 }
 
 /// A blurhash of a small rendition: 4×3 components are enough for a placeholder.
 fn blurhash_of(image: &DynamicImage) -> String {
     let small = image.thumbnail(32, 32).to_rgba8();
     blurhash::encode(4, 3, small.width(), small.height(), small.as_raw()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A 1×1 GIF with a comment, an XMP application block, a NETSCAPE loop block and two
+    /// frames.
+    fn gif_with_metadata() -> Vec<u8> {
+        let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00".to_vec();
+        gif.extend_from_slice(&[0, 0, 0, 255, 255, 255]); // 2-colour global palette
+        gif.extend_from_slice(b"\x21\xFE\x0Bsecret note\x00"); // comment
+        gif.extend_from_slice(b"\x21\xFF\x0BXMP DataXMP\x05<gps>\x00"); // XMP
+        gif.extend_from_slice(b"\x21\xFF\x0BNETSCAPE2.0\x03\x01\x00\x00\x00"); // loop forever
+        for _ in 0..2 {
+            gif.extend_from_slice(b"\x21\xF9\x04\x00\x0A\x00\x00\x00"); // 100 ms a frame
+            gif.extend_from_slice(b"\x2C\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00");
+        }
+        gif.push(0x3B);
+        gif
+    }
+
+    fn staged(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_gif_loses_its_metadata_and_keeps_its_animation() {
+        let file = staged(&gif_with_metadata());
+        let rewritten = rewrite_gif(file.path(), 300).unwrap();
+        assert_eq!(rewritten.frames, 2);
+        let text = String::from_utf8_lossy(&rewritten.bytes);
+        assert!(!text.contains("secret note"));
+        assert!(!text.contains("XMP"));
+        assert!(text.contains("NETSCAPE2.0"), "the loop survives");
+
+        let mut options = gif::DecodeOptions::new();
+        options.set_color_output(gif::ColorOutput::RGBA);
+        let mut decoder = options.read_info(rewritten.bytes.as_slice()).unwrap();
+        assert_eq!(decoder.repeat(), gif::Repeat::Infinite);
+        let mut delays = Vec::new();
+        while let Some(frame) = decoder.read_next_frame().unwrap() {
+            delays.push(frame.delay);
+            assert_eq!(
+                &frame.buffer[..],
+                &[0, 0, 0, 255],
+                "the pixel is the black one"
+            );
+        }
+        assert_eq!(delays, vec![10, 10]);
+    }
+
+    #[test]
+    fn broken_and_overlong_gifs_are_refused() {
+        let gif = gif_with_metadata();
+        for cut in [3, 10, 20, gif.len() - 20] {
+            let file = staged(&gif[..cut]);
+            assert!(rewrite_gif(file.path(), 300).is_err(), "cut at {cut}");
+        }
+        let file = staged(&gif);
+        assert!(matches!(
+            rewrite_gif(file.path(), 1),
+            Err(PipelineError::TooLarge(_))
+        ));
+    }
 }

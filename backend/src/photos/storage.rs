@@ -2,6 +2,9 @@
 //! its bytes (never by anything a user sent), written to a temporary file, synced, then
 //! renamed into place, so a reader never sees half a file and a crash leaves at most a
 //! temporary file behind.
+//!
+//! Writing ([`MediaStore::put`]) is synchronous, for the blocking thread an upload stores its
+//! files on; the rest is async and keeps file-system calls off the runtime's threads.
 
 use std::{
     fs::{self, File},
@@ -53,19 +56,19 @@ impl MediaStore {
         format!("{}.{extension}", hex::encode(Sha256::digest(bytes)))
     }
 
-    /// Stores `bytes` and returns their name. Storing the same bytes twice is one file.
-    pub fn put(&self, bytes: &[u8], extension: &str) -> io::Result<String> {
-        let name = Self::name_of(bytes, extension);
+    /// Stores `bytes` under `name` (their [`name_of`](Self::name_of)), unless a file of that
+    /// name is there already: the same bytes stored twice are one file. Blocking.
+    pub fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self
-            .path_of(&name)
-            .ok_or_else(|| io::Error::other(format!("unsupported extension {extension:?}")))?;
+            .path_of(name)
+            .ok_or_else(|| io::Error::other(format!("{name:?} is not a store name")))?;
         if path.exists() {
             // Touch it, so a sweep racing this upload sees it as fresh.
             File::options()
                 .append(true)
                 .open(&path)?
                 .set_modified(SystemTime::now())?;
-            return Ok(name);
+            return Ok(());
         }
         let directory = path.parent().expect("store paths have a parent");
         fs::create_dir_all(directory)?;
@@ -74,23 +77,47 @@ impl MediaStore {
         staged.as_file().sync_all()?;
         staged.persist(&path).map_err(|error| error.error)?;
         File::open(directory)?.sync_all()?;
-        Ok(name)
+        Ok(())
     }
 
-    /// Deletes the named files; already missing ones are fine.
-    pub fn remove(&self, names: &[String]) {
-        for name in names {
-            if let Some(path) = self.path_of(name)
-                && let Err(error) = fs::remove_file(&path)
-                && error.kind() != io::ErrorKind::NotFound
-            {
-                tracing::warn!(%error, file = %path.display(), "cannot delete a stored file");
-            }
+    /// Whether the file `name` is stored.
+    pub async fn contains(&self, name: &str) -> io::Result<bool> {
+        match self.path_of(name) {
+            Some(path) => tokio::fs::try_exists(path).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Deletes the file `name`; an already missing one is fine.
+    pub async fn remove(&self, name: &str) {
+        if let Some(path) = self.path_of(name)
+            && let Err(error) = tokio::fs::remove_file(&path).await
+            && error.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(%error, file = %path.display(), "cannot delete a stored file");
         }
     }
 
     /// Every stored file older than [`SWEEP_GRACE`], and stale staging files.
-    pub fn sweepable(&self) -> io::Result<(Vec<String>, Vec<PathBuf>)> {
+    pub async fn sweepable(&self) -> io::Result<(Vec<String>, Vec<PathBuf>)> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.list_sweepable())
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// Deletes abandoned staging files; returns how many went.
+    pub async fn remove_staging(&self, paths: Vec<PathBuf>) -> usize {
+        let mut removed = 0;
+        for path in paths {
+            if tokio::fs::remove_file(&path).await.is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    fn list_sweepable(&self) -> io::Result<(Vec<String>, Vec<PathBuf>)> {
         let old_enough = |entry: &fs::DirEntry| {
             entry
                 .metadata()
@@ -133,21 +160,19 @@ impl MediaStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_are_content_hashes_and_nothing_else_resolves() {
+    #[tokio::test]
+    async fn names_are_content_hashes_and_nothing_else_resolves() {
         let dir = tempfile::tempdir().unwrap();
         let store = MediaStore::open(dir.path()).unwrap();
-        let name = store.put(b"pixels", "jpg").unwrap();
+        let name = MediaStore::name_of(b"pixels", "jpg");
         assert_eq!(
             name,
             format!("{}.jpg", hex::encode(Sha256::digest(b"pixels")))
         );
-        assert_eq!(
-            store.put(b"pixels", "jpg").unwrap(),
-            name,
-            "same bytes, same file"
-        );
+        store.put(&name, b"pixels").unwrap();
+        store.put(&name, b"pixels").unwrap();
         assert_eq!(fs::read(store.path_of(&name).unwrap()).unwrap(), b"pixels");
+        assert!(store.contains(&name).await.unwrap());
         for bad in [
             "../etc/passwd",
             "x.jpg",
@@ -156,7 +181,7 @@ mod tests {
         ] {
             assert!(store.path_of(bad).is_none(), "{bad}");
         }
-        store.remove(std::slice::from_ref(&name));
-        assert!(!store.path_of(&name).unwrap().exists());
+        store.remove(&name).await;
+        assert!(!store.contains(&name).await.unwrap());
     }
 }

@@ -1,254 +1,248 @@
-//! The upload form of `POST /api/photos`, parsed as it streams in: the file goes to a
-//! temporary file while its bytes are counted and hashed, so an upload is never held whole in
-//! memory and one past the limit is refused (413) as soon as it crosses it.
+//! An upload, from the streamed form to the photo, in a straight line:
+//!
+//! 1. the form was staged as it streamed in ([`super::upload_form`]), hashed on the way;
+//! 2. bytes already in the gallery are answered with the existing photo;
+//! 3. the image pipeline runs on a blocking thread, within a decoder permit, and returns the
+//!    files to serve with their store names;
+//! 4. the files are written (temp → fsync → rename) on a blocking thread, holding nothing;
+//! 5. one transaction records the photo, its art object, the `mint` history entry and the
+//!    `photo_created` event (under the files' shared locks, see [`super::files`]).
+//!
+//! If the transaction fails, the files it would have referenced are removed again.
 
-use gallery_types::ErrorCode;
-use poem::{
-    FromRequest, Request, RequestBody,
-    http::StatusCode,
-    web::{Field, Multipart},
+use std::time::Duration;
+
+use gallery_types::{ErrorCode, Event, Photo, PhotoCreated};
+use sqlx::PgPool;
+
+use super::{
+    PhotoError, PhotosState, changes, fields, files,
+    pipeline::{self, PipelineError, Processed},
+    read,
+    upload_form::PhotoUploadForm,
 };
-use poem_openapi::{
-    payload::{ParsePayload, Payload},
-    registry::{MetaSchemaRef, Registry},
-    types::multipart::Upload,
+use crate::{
+    db::{DbError, During},
+    error::ApiError,
+    ownership::{self, EntryKind},
 };
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::{error::ApiError, startup::AppState};
+/// An upload waits at most this long for a decoder before the server says it is busy.
+const DECODE_QUEUE_WAIT: Duration = Duration::from_secs(30);
 
-/// Text fields longer than this are refused before they are read on.
-const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
+/// The unique index on a photo's content hash: the same bytes minted twice violate it.
+const CONTENT_CONSTRAINT: &str = "photos_content_key";
 
-/// An uploaded file in the staging directory; deleted when dropped unless stored.
+/// How an upload ended.
 #[derive(Debug)]
-pub struct StagedFile {
-    pub file: tempfile::NamedTempFile,
-    pub sha256: [u8; 32],
-    pub size: u64,
+pub enum Uploaded {
+    /// The photo, as its owner sees it.
+    Created(Box<Photo>),
+    /// These bytes are already in the gallery: that photo, unless its owner keeps it private.
+    Duplicate(Option<Box<Photo>>),
 }
 
-/// The parsed form.
-#[derive(Debug)]
-pub struct PhotoUploadForm {
-    pub file: StagedFile,
-    pub title: String,
-    pub description: String,
-    /// From the comma-separated `tags` field.
-    pub tags: Vec<String>,
+/// Why an upload is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Fields(#[from] PhotoError),
+    #[error(transparent)]
+    Image(#[from] PipelineError),
+    #[error("the image cannot be decoded")]
+    DecoderPanicked,
+    #[error("too many uploads are being processed; try again shortly")]
+    Busy,
+    #[error("cannot store an upload's files: {0}")]
+    Storage(std::io::Error),
+    #[error(transparent)]
+    Database(#[from] DbError),
 }
 
-/// The form as the OpenAPI spec documents it (parsing streams instead; see
-/// [`PhotoUploadForm`]).
-#[derive(Debug, poem_openapi::Multipart)]
-#[allow(dead_code)]
-struct PhotoUploadSchema {
-    /// The image: JPEG, PNG, GIF or WebP.
-    file: Upload,
-    /// At most 200 characters.
-    title: Option<String>,
-    /// At most 2000 characters.
-    description: Option<String>,
-    /// Comma-separated, at most 20 tags of at most 40 characters.
-    tags: Option<String>,
-}
-
-impl Payload for PhotoUploadForm {
-    const CONTENT_TYPE: &'static str = "multipart/form-data";
-
-    fn check_content_type(content_type: &str) -> bool {
-        <PhotoUploadSchema as Payload>::check_content_type(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        <PhotoUploadSchema as Payload>::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        <PhotoUploadSchema as Payload>::register(registry);
-    }
-}
-
-/// As an operation parameter: the request body, checked for its content type like poem-openapi's
-/// own payloads.
-impl<'a> poem_openapi::ApiExtractor<'a> for PhotoUploadForm {
-    const TYPES: &'static [poem_openapi::ApiExtractorType] =
-        &[poem_openapi::ApiExtractorType::RequestObject];
-
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        <Self as Payload>::register(registry);
-    }
-
-    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
-        Some(poem_openapi::registry::MetaRequest {
-            description: None,
-            content: vec![poem_openapi::registry::MetaMediaType {
-                content_type: <Self as Payload>::CONTENT_TYPE,
-                schema: <Self as Payload>::schema_ref(),
-            }],
-            required: true,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let multipart = request
-            .content_type()
-            .is_some_and(<Self as Payload>::check_content_type);
-        if !multipart {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UnsupportedMediaType,
-                "upload the photo as multipart/form-data",
-            )
-            .into());
+impl From<UploadError> for ApiError {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::Fields(error) => error.into(),
+            UploadError::Database(error) => error.into(),
+            UploadError::Image(PipelineError::Io(io)) | UploadError::Storage(io) => {
+                anyhow::Error::from(io)
+                    .context("cannot process an upload's files")
+                    .into()
+            }
+            UploadError::Image(error @ PipelineError::Unsupported) => {
+                ApiError::new(ErrorCode::UnsupportedImage, error.to_string())
+            }
+            UploadError::Image(error) => ApiError::new(ErrorCode::InvalidImage, error.to_string()),
+            UploadError::DecoderPanicked => {
+                ApiError::new(ErrorCode::InvalidImage, error.to_string())
+            }
+            UploadError::Busy => ApiError::unavailable(error.to_string()),
         }
-        <Self as ParsePayload>::from_request(request, body).await
     }
 }
 
-impl ParsePayload for PhotoUploadForm {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let state = request
-            .data::<AppState>()
-            .expect("the app state is attached to every request");
-        let mut multipart = Multipart::from_request(request, body).await?;
-        let (mut file, mut title, mut description, mut tags) = (None, None, None, None);
-        while let Some(field) = multipart.next_field().await? {
-            match field.name() {
-                Some("file") if file.is_some() => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::BadRequest,
-                        "one `file` per upload",
-                    )
-                    .into());
+/// Turns the staged form of `user_id` into a photo.
+pub async fn upload(
+    pool: &PgPool,
+    photos: &PhotosState,
+    user_id: i64,
+    form: PhotoUploadForm,
+) -> Result<Uploaded, UploadError> {
+    fields::check(Some(&form.title), Some(&form.description), Some(&form.tags))?;
+    if let Some(existing) = existing_photo(pool, &form.file.sha256, user_id).await? {
+        return Ok(Uploaded::Duplicate(existing.map(Box::new)));
+    }
+    let processed = process(photos, &form).await?;
+    let processed = store(photos, processed).await?;
+    match record(pool, photos, user_id, &form, &processed).await {
+        Ok(photo) => Ok(Uploaded::Created(Box::new(photo))),
+        Err(error) => {
+            let names = processed.files().map(|file| file.name.clone());
+            files::remove_unreferenced(pool, &photos.store, &names).await;
+            match error {
+                // Someone minted the same bytes while this upload was being processed.
+                error if error.constraint() == Some(CONTENT_CONSTRAINT) => {
+                    let existing = existing_photo(pool, &form.file.sha256, user_id).await?;
+                    Ok(Uploaded::Duplicate(existing.flatten().map(Box::new)))
                 }
-                Some("file") => {
-                    file = Some(
-                        stage(
-                            field,
-                            state.photos.staging_dir(),
-                            state.photos.max_upload_bytes,
-                        )
-                        .await?,
-                    )
-                }
-                Some("title") => title = Some(text(field).await?),
-                Some("description") => description = Some(text(field).await?),
-                Some("tags") => tags = Some(text(field).await?),
-                Some(other) => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::BadRequest,
-                        format!("unknown form field `{other}`; the form takes file, title, description and tags"),
-                    )
-                    .into());
-                }
-                None => {
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::BadRequest,
-                        "a form field without a name",
-                    )
-                    .into());
-                }
+                error => Err(error.into()),
             }
         }
-        let file = file.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                "the form has no `file` field",
-            )
-        })?;
-        Ok(Self {
-            file,
-            title: title.unwrap_or_default().trim().to_owned(),
-            description: description.unwrap_or_default().trim().to_owned(),
-            tags: super::parse_tags(&tags.unwrap_or_default()),
-        })
     }
 }
 
-/// Streams the file field to a staging file, hashing and counting as it goes.
-async fn stage(
-    field: Field,
-    directory: std::path::PathBuf,
-    limit: u64,
-) -> poem::Result<StagedFile> {
-    let staged = tempfile::NamedTempFile::new_in(directory).map_err(internal)?;
-    let mut writer = tokio::fs::File::from_std(staged.reopen().map_err(internal)?);
-    let mut reader = field.into_async_read();
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = reader.read(&mut buffer).await.map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                format!("the upload broke off: {error}"),
-            )
-        })?;
-        if read == 0 {
-            break;
-        }
-        size += read as u64;
-        if size > limit {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::FileTooLarge,
-                format!("the file is larger than {limit} bytes"),
-            )
-            .into());
-        }
-        hasher.update(&buffer[..read]);
-        writer.write_all(&buffer[..read]).await.map_err(internal)?;
-    }
-    writer.flush().await.map_err(internal)?;
-    Ok(StagedFile {
-        file: staged,
-        sha256: hasher.finalize().into(),
-        size,
+/// Runs the image pipeline on a blocking thread, once a decoder is free.
+async fn process(photos: &PhotosState, form: &PhotoUploadForm) -> Result<Processed, UploadError> {
+    let permit = tokio::time::timeout(DECODE_QUEUE_WAIT, photos.decoders.clone().acquire_owned())
+        .await
+        .map_err(|_| UploadError::Busy)?
+        .map_err(|_| UploadError::Busy)?;
+    let path = form.file.file.path().to_owned();
+    let limits = photos.limits;
+    // The permit lives as long as the decoding does, even if the client goes away meanwhile.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        std::panic::catch_unwind(|| pipeline::process(&path, limits))
     })
-}
-
-async fn text(field: Field) -> poem::Result<String> {
-    let mut reader = field
-        .into_async_read()
-        .take(MAX_TEXT_FIELD_BYTES as u64 + 1);
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).await.map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadRequest,
-            format!("the upload broke off: {error}"),
-        )
-    })?;
-    if bytes.len() > MAX_TEXT_FIELD_BYTES {
-        return Err(invalid("a text field is too long").into());
+    .await
+    .map_err(|_| UploadError::DecoderPanicked)?;
+    match outcome {
+        Ok(result) => Ok(result?),
+        Err(_) => {
+            tracing::error!("the image pipeline panicked on an upload");
+            Err(UploadError::DecoderPanicked)
+        }
     }
-    String::from_utf8(bytes).map_err(|_| invalid("a text field is not UTF-8").into())
 }
 
-fn invalid(message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::InvalidPhoto,
-        message,
+/// Writes the processed files into the store on a blocking thread (and hands them back).
+async fn store(photos: &PhotosState, processed: Processed) -> Result<Processed, UploadError> {
+    let store = photos.store.clone();
+    tokio::task::spawn_blocking(move || {
+        for file in processed.files() {
+            store.put(&file.name, &file.bytes)?;
+        }
+        Ok(processed)
+    })
+    .await
+    .map_err(|error| UploadError::Storage(std::io::Error::other(error)))?
+    .map_err(UploadError::Storage)
+}
+
+/// Records the photo, its art object, the mint and the event in one transaction; returns the
+/// photo as its owner sees it.
+async fn record(
+    pool: &PgPool,
+    photos: &PhotosState,
+    user_id: i64,
+    form: &PhotoUploadForm,
+    processed: &Processed,
+) -> Result<Photo, DbError> {
+    let names = processed.files().map(|file| file.name.clone());
+    let mut transaction = pool.begin().await.during("start recording an upload")?;
+    files::lock_shared(&mut transaction, &names).await?;
+    // A removal may have taken an identical file between the write and the lock (it saw no
+    // reference yet). Under the lock nothing can remove it: put back what is missing.
+    for file in processed.files() {
+        let present = photos.store.contains(&file.name).await.unwrap_or(false);
+        if !present {
+            let (store, name, bytes) =
+                (photos.store.clone(), file.name.clone(), file.bytes.clone());
+            let rewritten = tokio::task::spawn_blocking(move || store.put(&name, &bytes)).await;
+            if !matches!(rewritten, Ok(Ok(()))) {
+                tracing::error!(file = %file.name, "cannot put back a file an upload needs");
+            }
+        }
+    }
+    let photo_id = sqlx::query_scalar!(
+        r#"
+        insert into photos (creator_id, content_sha256, original_file, preview_file, thumbnail_file,
+                            format, width, height, frame_count, byte_size, placeholder,
+                            title, description, tags)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        returning id
+        "#,
+        user_id,
+        &form.file.sha256[..],
+        processed.original.name,
+        processed.preview.name,
+        processed.thumbnail.name,
+        processed.format.name(),
+        processed.width as i32,
+        processed.height as i32,
+        processed.frames as i32,
+        form.file.size as i64,
+        processed.placeholder,
+        form.title,
+        form.description,
+        &form.tags,
     )
+    .fetch_one(&mut *transaction)
+    .await
+    .during("record a photo")?;
+    let object_id = sqlx::query_scalar!(
+        "insert into art_objects (photo_id, owner_id) values ($1, $2) returning id",
+        photo_id,
+        user_id
+    )
+    .fetch_one(&mut *transaction)
+    .await
+    .during("mint an art object")?;
+    ownership::append(
+        &mut transaction,
+        object_id,
+        EntryKind::Mint,
+        None,
+        Some(user_id),
+    )
+    .await?;
+    let photo = read::by_id(&mut *transaction, photo_id, Some(user_id))
+        .await?
+        .expect("the photo was just recorded");
+    let created = Event::PhotoCreated(PhotoCreated {
+        photo: Box::new(photo.clone()),
+    });
+    changes::publish(&mut transaction, user_id, &created).await?;
+    transaction.commit().await.during("commit an upload")?;
+    Ok(photo)
 }
 
-fn internal(error: std::io::Error) -> poem::Error {
-    ApiError::from(anyhow::Error::from(error).context("cannot stage an upload")).into()
+/// Whether these bytes are already minted, and if so the photo as `viewer` may see it
+/// (`Some(None)` when its owner keeps it private).
+async fn existing_photo(
+    pool: &PgPool,
+    sha256: &[u8; 32],
+    viewer: i64,
+) -> Result<Option<Option<Photo>>, DbError> {
+    let id = sqlx::query_scalar!(
+        "select id from photos where content_sha256 = $1 and deleted_at is null",
+        &sha256[..]
+    )
+    .fetch_optional(pool)
+    .await
+    .during("look for a photo with the same bytes")?;
+    match id {
+        Some(id) => Ok(Some(read::by_id(pool, id, Some(viewer)).await?)),
+        None => Ok(None),
+    }
 }

@@ -1,17 +1,20 @@
 //! The HTTP side of realtime: socket tickets, and catching up on events without a socket.
 
-use gallery_types::{ErrorCode, EventPage, WsTicket};
-use poem::{http::StatusCode, web::Data};
-use poem_openapi::{OpenApi, param::Query, payload::Json};
+use std::sync::Arc;
 
-use super::tickets;
+use gallery_types::{ErrorCode, EventPage, WsTicket};
+use poem::web::Data;
+use poem_openapi::{OpenApi, param::Query, payload::Json};
+use sqlx::PgPool;
+
+use super::{Realtime, tickets};
 use crate::{
-    auth::BearerAuth,
+    api::ApiTag,
+    auth::{BearerAuth, Viewer},
     error::ApiError,
     error_responses,
     events::{self, Resume},
-    photos::Viewer,
-    startup::{ApiTag, AppState},
+    rate_limit::limit_writes,
 };
 
 /// Most events one `GET /api/events` answers with.
@@ -21,8 +24,8 @@ error_responses! {
     /// Errors of `POST /api/ws/ticket`.
     pub enum TicketError {
         401 Unauthorized "No valid access token.",
-        429 TooManyRequests "Too many requests in a short time; see `Retry-After`.",
     }
+    rate_limited "Too many requests in a short time; see `Retry-After`."
 }
 
 error_responses! {
@@ -33,6 +36,7 @@ error_responses! {
 }
 
 /// Socket tickets and the event log.
+#[derive(Debug, Default)]
 pub struct RealtimeApi;
 
 #[OpenApi(tag = "ApiTag::Realtime")]
@@ -46,14 +50,15 @@ impl RealtimeApi {
     #[oai(
         path = "/ws/ticket",
         method = "post",
-        operation_id = "create_ws_ticket"
+        operation_id = "create_ws_ticket",
+        transform = "limit_writes"
     )]
     async fn ticket(
         &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
+        pool: Data<&PgPool>,
+        caller: BearerAuth,
     ) -> Result<Json<WsTicket>, TicketError> {
-        Ok(Json(tickets::issue(&state.pool, auth.0.session_id).await?))
+        Ok(Json(tickets::issue(&pool, caller.0.session_id).await?))
     }
 
     /// Events since a point
@@ -66,7 +71,8 @@ impl RealtimeApi {
     #[oai(path = "/events", method = "get", operation_id = "list_events")]
     async fn events(
         &self,
-        state: Data<&AppState>,
+        realtime: Data<&Arc<Realtime>>,
+        pool: Data<&PgPool>,
         viewer: Viewer,
         after: Query<Option<i64>>,
         limit: Query<Option<i64>>,
@@ -74,14 +80,13 @@ impl RealtimeApi {
         let limit = limit.0.unwrap_or(MAX_EVENTS_PAGE);
         if !(1..=MAX_EVENTS_PAGE).contains(&limit) || after.0.is_some_and(|after| after < 0) {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
                 ErrorCode::BadRequest,
                 format!("after is 0 or more; limit is 1 to {MAX_EVENTS_PAGE}"),
             )
             .into());
         }
-        let head = events::head(&state.pool).await.map_err(ApiError::from)?;
-        let after = match events::resume_point(after.0, head, state.realtime.config.events_window) {
+        let head = events::head(&pool).await?;
+        let after = match events::resume_point(after.0, head, realtime.config.events_window) {
             Resume::From(after) => after,
             Resume::Reload => {
                 return Ok(Json(EventPage {
@@ -93,9 +98,7 @@ impl RealtimeApi {
             }
         };
         // One more than asked shows whether more are waiting.
-        let mut stored = events::visible_between(&state.pool, viewer.0, after, head, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let mut stored = events::visible_between(&pool, viewer.0, after, head, limit + 1).await?;
         let more = stored.len() as i64 > limit;
         stored.truncate(limit as usize);
         let next_after = match stored.last() {

@@ -5,20 +5,17 @@
 //! every event the client may see arrives once, in sequence order. Its queue is its place in
 //! the hub's bounded broadcast; falling further behind than that closes it as too slow.
 
-use std::{num::NonZeroU32, pin::Pin, sync::Arc, time::Duration};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 use gallery_types::{ClientMessage, ErrorCode, ServerMessage, close_code};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use poem::Upgraded;
+use sqlx::PgPool;
 use tokio::{
-    sync::{
-        broadcast::{
-            self,
-            error::{RecvError, TryRecvError},
-        },
-        futures::Notified,
+    sync::broadcast::{
+        self,
+        error::{RecvError, TryRecvError},
     },
     time::{Instant, MissedTickBehavior},
 };
@@ -30,12 +27,8 @@ use tokio_tungstenite::{
     },
 };
 
-use super::tickets::Holder;
-use crate::{
-    auth::{self, qr},
-    events::{self, Resume, SharedEvent, Subscription},
-    startup::AppState,
-};
+use super::{Realtime, tickets::Holder};
+use crate::events::{self, Resume, SharedEvent, Subscription};
 
 type Socket = WebSocketStream<Upgraded>;
 
@@ -57,24 +50,16 @@ enum Ending {
     Drop,
 }
 
-/// A QR sign-in request this (desktop) socket waits on.
-struct QrWatch<'a> {
-    id: String,
-    poll_secret: String,
-    expires_at: DateTime<Utc>,
-    /// Wakes when any QR sign-in request changes (then the request is looked at again).
-    changed: Pin<Box<Notified<'a>>>,
-}
-
 /// Serves one socket until it ends, then closes it.
 pub async fn serve(
     mut socket: Socket,
-    state: AppState,
+    realtime: &Realtime,
+    pool: &PgPool,
     holder: Option<Holder>,
     after: Option<i64>,
     mut subscription: Subscription,
 ) {
-    let ending = Connection::new(&state, holder)
+    let ending = Connection::new(realtime, pool, holder)
         .run(&mut socket, after, &mut subscription)
         .await;
     if let Ending::Close(code, reason) = ending {
@@ -93,19 +78,21 @@ pub async fn serve(
 }
 
 struct Connection<'a> {
-    state: &'a AppState,
+    realtime: &'a Realtime,
+    pool: &'a PgPool,
     holder: Option<Holder>,
     inbound: DefaultDirectRateLimiter,
     send_timeout: Duration,
 }
 
 impl<'a> Connection<'a> {
-    fn new(state: &'a AppState, holder: Option<Holder>) -> Self {
-        let config = &state.realtime.config;
+    fn new(realtime: &'a Realtime, pool: &'a PgPool, holder: Option<Holder>) -> Self {
+        let config = &realtime.config;
         let per_second = NonZeroU32::new(config.messages_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = per_second.saturating_mul(NonZeroU32::new(5).expect("5 is not zero"));
         Self {
-            state,
+            realtime,
+            pool,
             holder,
             inbound: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
             send_timeout: config.send_timeout(),
@@ -122,7 +109,7 @@ impl<'a> Connection<'a> {
         after: Option<i64>,
         subscription: &mut Subscription,
     ) -> Ending {
-        let realtime = &self.state.realtime;
+        let realtime = self.realtime;
         let watermark = subscription.watermark;
         let Subscription {
             events: live,
@@ -136,7 +123,7 @@ impl<'a> Connection<'a> {
         // A client that saw events this instance has not read yet (from another instance)
         // is ahead of the watermark but not beyond the database's head.
         let head = match after {
-            Some(after) if after > watermark => match events::head(&self.state.pool).await {
+            Some(after) if after > watermark => match events::head(self.pool).await {
                 Ok(head) => head.max(watermark),
                 Err(error) => {
                     tracing::warn!(%error, "cannot read the newest event");
@@ -168,13 +155,10 @@ impl<'a> Connection<'a> {
             tokio::time::interval_at(Instant::now() + config.ping_every(), config.ping_every());
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
-        let mut qr_watch: Option<QrWatch<'_>> = None;
+        // The replies to the client's latest request, while they last.
+        let mut replies: Option<BoxStream<'static, ServerMessage>> = None;
 
         loop {
-            let qr_expiry = qr_watch
-                .as_ref()
-                .map(|watch| instant_of(watch.expires_at))
-                .unwrap_or_else(far_future);
             tokio::select! {
                 _ = stopping.changed() => {
                     return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
@@ -202,7 +186,7 @@ impl<'a> Connection<'a> {
                     match incoming {
                         None => return Ending::Drop,
                         Some(Ok(Message::Text(text))) => {
-                            if let Err(ending) = self.handle(socket, &text, &mut qr_watch).await {
+                            if let Err(ending) = self.handle(socket, &text, &mut replies).await {
                                 return ending;
                             }
                         }
@@ -226,18 +210,14 @@ impl<'a> Connection<'a> {
                         return ending;
                     }
                 }
-                () = async { qr_watch.as_mut().expect("guarded").changed.as_mut().await }, if qr_watch.is_some() => {
-                    let watch = qr_watch.take().expect("guarded");
-                    match self.check_qr(socket, watch.id, watch.poll_secret).await {
-                        Ok(still_waiting) => qr_watch = still_waiting,
-                        Err(ending) => return ending,
-                    }
-                }
-                () = tokio::time::sleep_until(qr_expiry), if qr_watch.is_some() => {
-                    let watch = qr_watch.take().expect("guarded");
-                    let gone = ServerMessage::QrLoginGone { id: watch.id };
-                    if let Err(ending) = self.send(socket, message(&gone)).await {
-                        return ending;
+                reply = async { replies.as_mut().expect("guarded").next().await }, if replies.is_some() => {
+                    match reply {
+                        Some(reply) => {
+                            if let Err(ending) = self.send(socket, message(&reply)).await {
+                                return ending;
+                            }
+                        }
+                        None => replies = None,
                     }
                 }
             }
@@ -248,18 +228,13 @@ impl<'a> Connection<'a> {
     /// database.
     async fn replay(&self, socket: &mut Socket, mut after: i64, until: i64) -> Result<(), Ending> {
         while after < until {
-            let batch = events::visible_between(
-                &self.state.pool,
-                self.viewer(),
-                after,
-                until,
-                REPLAY_BATCH,
-            )
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, "cannot replay events");
-                Ending::Close(close_code::INTERNAL_ERROR, "try again")
-            })?;
+            let batch =
+                events::visible_between(self.pool, self.viewer(), after, until, REPLAY_BATCH)
+                    .await
+                    .map_err(|error| {
+                        tracing::warn!(%error, "cannot replay events");
+                        Ending::Close(close_code::INTERNAL_ERROR, "try again")
+                    })?;
             let complete = (batch.len() as i64) < REPLAY_BATCH;
             after = if complete {
                 until
@@ -351,73 +326,41 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Answers one message from the client.
+    /// Answers one message from the client: the first feature that takes it supplies the
+    /// replies, which replace those of an earlier request.
     async fn handle(
         &self,
         socket: &mut Socket,
         text: &str,
-        qr_watch: &mut Option<QrWatch<'a>>,
+        replies: &mut Option<BoxStream<'static, ServerMessage>>,
     ) -> Result<(), Ending> {
+        let refused = |message: String| ServerMessage::Error {
+            code: ErrorCode::InvalidMessage,
+            message,
+        };
         match serde_json::from_str::<ClientMessage>(text) {
-            Ok(ClientMessage::WatchQrLogin { id, poll_secret }) => {
-                *qr_watch = self.check_qr(socket, id, poll_secret).await?;
-                Ok(())
+            Ok(request) => {
+                let answered = self
+                    .realtime
+                    .client_requests
+                    .iter()
+                    .find_map(|answer| answer(&request));
+                match answered {
+                    Some(stream) => {
+                        *replies = Some(stream);
+                        Ok(())
+                    }
+                    None => {
+                        let refused = refused("this server does not answer that message".into());
+                        self.send(socket, message(&refused)).await
+                    }
+                }
             }
             Err(error) => {
-                let refused = ServerMessage::Error {
-                    code: ErrorCode::InvalidMessage,
-                    message: format!("not a known message: {error}"),
-                };
+                let refused = refused(format!("not a known message: {error}"));
                 self.send(socket, message(&refused)).await
             }
         }
-    }
-
-    /// Looks at a watched QR sign-in request: sends its tokens if it was approved, or that it
-    /// is gone; keeps watching (re-armed) while it waits.
-    async fn check_qr(
-        &self,
-        socket: &mut Socket,
-        id: String,
-        poll_secret: String,
-    ) -> Result<Option<QrWatch<'a>>, Ending> {
-        let state = self.state;
-        // Armed before the look, so a change in between still wakes the watch.
-        let mut changed = Box::pin(state.auth.qr_changed.notified());
-        changed.as_mut().enable();
-        let outcome = qr::poll(&state.pool, &state.auth, &id, &poll_secret, Duration::ZERO).await;
-        let (reply, still_waiting) = match outcome {
-            Ok(qr::PollOutcome::Pending { expires_at }) => {
-                let reply = ServerMessage::QrLoginPending {
-                    id: id.clone(),
-                    expires_at,
-                };
-                let watch = QrWatch {
-                    id,
-                    poll_secret,
-                    expires_at,
-                    changed,
-                };
-                (reply, Some(watch))
-            }
-            Ok(qr::PollOutcome::SignedIn(signed_in)) => {
-                let (issued, user) = *signed_in;
-                let tokens = auth::tokens_in_body(&state.auth, issued, &user);
-                (ServerMessage::QrLoginSignedIn { id, tokens }, None)
-            }
-            Err(error) if error.body.code == ErrorCode::QrLoginGone => {
-                (ServerMessage::QrLoginGone { id }, None)
-            }
-            Err(error) => (
-                ServerMessage::Error {
-                    code: error.body.code,
-                    message: error.body.message,
-                },
-                None,
-            ),
-        };
-        self.send(socket, message(&reply)).await?;
-        Ok(still_waiting)
     }
 }
 
@@ -431,14 +374,4 @@ fn message(message: &ServerMessage) -> Message {
             .expect("server messages always serialize")
             .into(),
     )
-}
-
-/// The monotonic instant of a wall-clock time (now, if it has passed).
-fn instant_of(time: DateTime<Utc>) -> Instant {
-    let remaining = (time - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-    Instant::now() + remaining
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(365 * 24 * 60 * 60)
 }

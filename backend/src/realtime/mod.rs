@@ -10,13 +10,15 @@ pub mod tickets;
 
 use std::sync::Arc;
 
-use gallery_types::ErrorCode;
+use futures_util::stream::BoxStream;
+use gallery_types::{ClientMessage, ErrorCode, ServerMessage};
 use poem::{
     Body, Request, Response, handler,
     http::{HeaderMap, Method, StatusCode, header},
     web::{Data, Query},
 };
 use serde::Deserialize;
+use sqlx::PgPool;
 use tokio_tungstenite::{
     WebSocketStream,
     tungstenite::{handshake::derive_accept_key, protocol::Role, protocol::WebSocketConfig},
@@ -24,7 +26,7 @@ use tokio_tungstenite::{
 
 pub use api::RealtimeApi;
 
-use crate::{config::RealtimeConfig, error::ApiError, events::EventHub, startup::AppState};
+use crate::{config::RealtimeConfig, error::ApiError, events::EventHub};
 
 /// The largest message a client may send (and frame it may use).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -35,10 +37,18 @@ const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// Past this, writes wait: the queue of a slow client lives in the event hub, not here.
 const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
 
-/// The event hub and the socket settings.
+/// Answers one kind of message a client may send on its socket: the replies to send, as a
+/// stream the socket forwards until it ends, or `None` when the message is not this
+/// handler's. The socket knows the protocol's framing and limits; what a message means
+/// belongs to the feature that handles it (QR sign-in answers `watch_qr_login`).
+pub type ClientRequests =
+    Arc<dyn Fn(&ClientMessage) -> Option<BoxStream<'static, ServerMessage>> + Send + Sync>;
+
+/// The event hub, the socket settings, and the features answering client messages.
 pub struct Realtime {
     pub hub: Arc<EventHub>,
     pub config: RealtimeConfig,
+    pub client_requests: Vec<ClientRequests>,
 }
 
 /// `GET /ws` query parameters.
@@ -52,13 +62,13 @@ struct SocketParams {
 #[handler]
 pub async fn socket(
     request: &Request,
-    state: Data<&AppState>,
+    realtime: Data<&Arc<Realtime>>,
+    pool: Data<&PgPool>,
     Query(params): Query<SocketParams>,
 ) -> poem::Result<Response> {
     let key = handshake_key(request)?;
-    if !origin_allowed(request.headers(), &state.realtime.config.allowed_origins) {
+    if !origin_allowed(request.headers(), &realtime.config.allowed_origins) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
             ErrorCode::ForbiddenOrigin,
             "this origin may not open the socket",
         )
@@ -66,31 +76,25 @@ pub async fn socket(
     }
     // Subscribed before the ticket is checked: whatever happens to its session after the
     // check (it may end) is then an event in this connection's queue.
-    let subscription = state.realtime.hub.subscribe();
+    let subscription = realtime.hub.subscribe();
     let holder = match params.ticket.as_deref() {
         None => None,
-        Some(ticket) => Some(
-            tickets::redeem(&state.pool, ticket)
-                .await
-                .map_err(ApiError::from)?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        ErrorCode::InvalidTicket,
-                        "the ticket is unknown, expired or used; get a new one from POST /api/ws/ticket",
-                    )
-                })?,
-        ),
+        Some(ticket) => Some(tickets::redeem(&pool, ticket).await.map_err(ApiError::from)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidTicket,
+                "the ticket is unknown, expired or used; get a new one from POST /api/ws/ticket",
+            )
+        })?),
     };
     let upgrade = request.take_upgrade()?;
-    let state = state.0.clone();
+    let (realtime, pool) = (realtime.0.clone(), pool.0.clone());
     let after = params.after;
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else {
             return;
         };
         let socket = WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(config())).await;
-        connection::serve(socket, state, holder, after, subscription).await;
+        connection::serve(socket, &realtime, &pool, holder, after, subscription).await;
     });
     Ok(Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -137,7 +141,6 @@ fn handshake_key(request: &Request) -> Result<String, ApiError> {
             Ok(key.to_owned())
         }
         _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
             ErrorCode::BadRequest,
             "this endpoint speaks WebSocket (version 13) only",
         )),

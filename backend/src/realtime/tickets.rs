@@ -7,7 +7,10 @@ use gallery_types::WsTicket;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{auth::tokens, error::ApiError};
+use crate::{
+    auth::tokens,
+    db::{DbError, During},
+};
 
 /// How long a ticket can be redeemed.
 pub const LIFETIME: Duration = Duration::from_secs(30);
@@ -20,7 +23,7 @@ pub struct Holder {
 }
 
 /// Issues a ticket for `session_id`.
-pub async fn issue(pool: &PgPool, session_id: Uuid) -> Result<WsTicket, ApiError> {
+pub async fn issue(pool: &PgPool, session_id: Uuid) -> Result<WsTicket, DbError> {
     let ticket = tokens::random_urlsafe(32);
     let expires_at = sqlx::query_scalar!(
         r#"
@@ -33,12 +36,13 @@ pub async fn issue(pool: &PgPool, session_id: Uuid) -> Result<WsTicket, ApiError
         LIFETIME.as_secs_f64(),
     )
     .fetch_one(pool)
-    .await?;
+    .await
+    .during("issue a socket ticket")?;
     Ok(WsTicket { ticket, expires_at })
 }
 
 /// Uses `ticket` up: whose it was, if it was valid (unexpired, unused, its session active).
-pub async fn redeem(pool: &PgPool, ticket: &str) -> Result<Option<Holder>, sqlx::Error> {
+pub async fn redeem(pool: &PgPool, ticket: &str) -> Result<Option<Holder>, DbError> {
     let row = sqlx::query!(
         r#"
         delete from ws_tickets t using sessions s
@@ -49,7 +53,8 @@ pub async fn redeem(pool: &PgPool, ticket: &str) -> Result<Option<Holder>, sqlx:
         tokens::token_hash(ticket),
     )
     .fetch_optional(pool)
-    .await?;
+    .await
+    .during("redeem a socket ticket")?;
     Ok(row.filter(|row| row.valid).map(|row| Holder {
         user_id: row.user_id,
         session_id: row.session_id,
@@ -57,11 +62,12 @@ pub async fn redeem(pool: &PgPool, ticket: &str) -> Result<Option<Holder>, sqlx:
 }
 
 /// Deletes tickets nobody redeemed in time.
-pub async fn delete_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+pub async fn delete_expired(pool: &PgPool) -> Result<u64, DbError> {
     Ok(
         sqlx::query!("delete from ws_tickets where expires_at < now()")
             .execute(pool)
-            .await?
+            .await
+            .during("delete expired socket tickets")?
             .rows_affected(),
     )
 }

@@ -1,18 +1,23 @@
-//! Users: created from their Max account at first sign-in; their own profile (`/api/me`).
+//! Accounts: the `users` table, its rules (handles, names, bios) and its queries. Everything
+//! else reads and changes users through these functions; signing in (`auth`) creates them,
+//! `profiles` serves them over HTTP.
 
 use chrono::{DateTime, Utc};
 use gallery_types::{ErrorCode, Event, Language, Me, ProfileVisibility, UpdateMeRequest};
-use poem::http::StatusCode;
-use poem_openapi::{OpenApi, payload::Json};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgExecutor, PgPool};
 
 use crate::{
-    auth::{BearerAuth, init_data::MaxUser},
-    error::{ApiError, violated_constraint},
-    error_responses,
+    db::{DbError, During},
+    error::ApiError,
     events::{self, Audience},
-    startup::{ApiTag, AppState},
 };
+
+/// The most characters of a display name and a bio.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+const MAX_BIO_CHARS: usize = 500;
+
+/// The unique index on `lower(handle)`: losing a race for a handle violates it.
+const HANDLE_CONSTRAINT: &str = "users_handle_key";
 
 /// A `users` row. Its `Debug` leaves out the password hash.
 #[derive(Clone)]
@@ -22,7 +27,7 @@ pub struct UserRow {
     pub handle: Option<String>,
     pub display_name: String,
     pub bio: String,
-    pub language: String,
+    pub language: Language,
     pub is_private: bool,
     pub photo_url: Option<String>,
     pub password_hash: Option<String>,
@@ -46,7 +51,7 @@ impl UserRow {
             handle: self.handle.clone(),
             display_name: self.display_name.clone(),
             bio: self.bio.clone(),
-            language: Language::from_code(&self.language),
+            language: self.language,
             is_private: self.is_private,
             photo_url: self.photo_url.clone(),
             has_password: self.password_hash.is_some(),
@@ -55,25 +60,52 @@ impl UserRow {
     }
 }
 
-/// The most characters of a display name and a bio.
-const MAX_DISPLAY_NAME_CHARS: usize = 64;
-const MAX_BIO_CHARS: usize = 500;
+/// Why a change to an account is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("a handle is 3 to 32 letters (a-z), digits or '_', starting with a letter")]
+    InvalidHandle,
+    #[error("this handle is taken; choose another")]
+    HandleTaken,
+    #[error("a display name is 1 to 64 characters")]
+    InvalidDisplayName,
+    #[error("a bio is at most 500 characters")]
+    BioTooLong,
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl UserError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            UserError::InvalidHandle => ErrorCode::InvalidHandle,
+            UserError::HandleTaken => ErrorCode::HandleTaken,
+            UserError::InvalidDisplayName | UserError::BioTooLong => ErrorCode::InvalidProfile,
+            UserError::Database(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::Database(error) => error.into(),
+            error => ApiError::new(error.code(), error.to_string()),
+        }
+    }
+}
 
 /// Handles: 3–32 ASCII letters, digits or `_`, starting with a letter, so they read well in
 /// URLs (`/users/<handle>`) and cannot pose as each other with look-alike letters. Matches the
 /// `users_handle_format` constraint.
-pub fn check_handle(handle: &str) -> Result<(), ApiError> {
+pub fn check_handle(handle: &str) -> Result<(), UserError> {
     let mut chars = handle.chars();
     let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if starts_with_letter && rest_ok && (3..=32).contains(&handle.len()) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidHandle,
-            "a handle is 3 to 32 letters (a-z), digits or '_', starting with a letter",
-        ))
+        Err(UserError::InvalidHandle)
     }
 }
 
@@ -82,20 +114,39 @@ pub fn handle_key(handle: &str) -> String {
     handle.trim().to_lowercase()
 }
 
-/// Creates the user for a Max account, or refreshes the Max-provided fields of an existing
-/// one. A new user gets their Max username as handle when it is valid and free, and their
-/// Max name and language as display name and language; later sign-ins never overwrite what
-/// the user has chosen.
-pub async fn upsert_from_max(
+/// An account as its sign-in service describes it, for [`upsert_signed_in`].
+#[derive(Debug, Clone)]
+pub struct SignedInAccount<'a> {
+    /// The account's id at Max.
+    pub max_user_id: i64,
+    pub display_name: &'a str,
+    /// Taken as the handle of a new user when it is a valid handle nobody has.
+    pub preferred_handle: Option<&'a str>,
+    pub language: Language,
+    pub photo_url: Option<&'a str>,
+}
+
+/// Creates the user of an account signing in, or refreshes its service-provided fields (the
+/// avatar). A new user gets the preferred handle when it is valid and free; later sign-ins
+/// never overwrite what the user has chosen.
+pub async fn upsert_signed_in(
     connection: &mut PgConnection,
-    max: &MaxUser,
-) -> Result<UserRow, ApiError> {
-    let display_name = max_display_name(max);
-    let language = Language::from_code(max.language_code.as_deref().unwrap_or("ru")).code();
-    let handle = max
-        .username
-        .as_deref()
-        .filter(|username| check_handle(username).is_ok());
+    account: &SignedInAccount<'_>,
+) -> Result<UserRow, DbError> {
+    let display_name: String = account
+        .display_name
+        .trim()
+        .chars()
+        .take(MAX_DISPLAY_NAME_CHARS)
+        .collect();
+    let display_name = if display_name.is_empty() {
+        format!("user{}", account.max_user_id)
+    } else {
+        display_name
+    };
+    let handle = account
+        .preferred_handle
+        .filter(|handle| check_handle(handle).is_ok());
     let upsert = |handle: Option<&str>| {
         sqlx::query_as!(
             UserRow,
@@ -107,122 +158,102 @@ pub async fn upsert_from_max(
                 $3, $4, $5
             )
             on conflict (max_user_id) do update set photo_url = excluded.photo_url, updated_at = now()
-            returning id, max_user_id, handle, display_name, bio, language, is_private, photo_url,
-                      password_hash, created_at
+            returning id, max_user_id, handle, display_name, bio, language as "language: Language",
+                      is_private, photo_url, password_hash, created_at
             "#,
-            max.id,
+            account.max_user_id,
             handle,
             display_name,
-            language,
-            max.photo_url,
+            account.language as _,
+            account.photo_url,
         )
     };
     // In a savepoint, so that losing the race for the handle does not abort the caller's
     // transaction.
-    let mut attempt = connection.begin().await?;
-    match upsert(handle).fetch_one(&mut *attempt).await {
+    let mut attempt = connection
+        .begin()
+        .await
+        .during("start a savepoint for a sign-in")?;
+    match upsert(handle)
+        .fetch_one(&mut *attempt)
+        .await
+        .during("create or refresh a signing-in user")
+    {
         Ok(user) => {
-            attempt.commit().await?;
+            attempt.commit().await.during("commit a signing-in user")?;
             Ok(user)
         }
         // Someone took the handle between the check and the insert: start without one.
-        Err(error) if violated_constraint(&error) == Some("users_handle_key") => {
-            attempt.rollback().await?;
-            Ok(upsert(None).fetch_one(&mut *connection).await?)
+        Err(error) if error.constraint() == Some(HANDLE_CONSTRAINT) => {
+            attempt
+                .rollback()
+                .await
+                .during("roll back a lost handle race")?;
+            upsert(None)
+                .fetch_one(&mut *connection)
+                .await
+                .during("create a signing-in user without a handle")
         }
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// "First Last" from Max, cut to what the profile allows.
-fn max_display_name(max: &MaxUser) -> String {
-    let full = match max.last_name.as_deref().map(str::trim) {
-        Some(last) if !last.is_empty() => format!("{} {last}", max.first_name.trim()),
-        _ => max.first_name.trim().to_owned(),
-    };
-    let name: String = full.chars().take(MAX_DISPLAY_NAME_CHARS).collect();
-    if name.is_empty() {
-        format!("user{}", max.id)
-    } else {
-        name
+        Err(error) => Err(error),
     }
 }
 
 /// The user with this handle, compared case-insensitively.
-pub async fn by_handle(pool: &PgPool, handle: &str) -> Result<Option<UserRow>, ApiError> {
-    Ok(sqlx::query_as!(
+pub async fn by_handle(pool: &PgPool, handle: &str) -> Result<Option<UserRow>, DbError> {
+    sqlx::query_as!(
         UserRow,
         r#"
-        select id, max_user_id, handle, display_name, bio, language, is_private, photo_url,
-               password_hash, created_at
+        select id, max_user_id, handle, display_name, bio, language as "language: Language",
+               is_private, photo_url, password_hash, created_at
         from users where lower(handle) = $1
         "#,
         handle_key(handle)
     )
     .fetch_optional(pool)
-    .await?)
+    .await
+    .during("look a user up by handle")
 }
 
 /// The user with this id.
-pub async fn by_id(connection: &mut PgConnection, id: i64) -> Result<Option<UserRow>, ApiError> {
-    Ok(sqlx::query_as!(
+pub async fn by_id(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<UserRow>, DbError> {
+    sqlx::query_as!(
         UserRow,
         r#"
-        select id, max_user_id, handle, display_name, bio, language, is_private, photo_url,
-               password_hash, created_at
+        select id, max_user_id, handle, display_name, bio, language as "language: Language",
+               is_private, photo_url, password_hash, created_at
         from users where id = $1
         "#,
         id
     )
-    .fetch_optional(connection)
-    .await?)
+    .fetch_optional(executor)
+    .await
+    .during("look a user up by id")
 }
 
-error_responses! {
-    /// Errors of `GET /api/me`.
-    pub enum GetMeError {
-        401 Unauthorized "No valid access token.",
-    }
+/// Sets (or replaces) a user's password hash.
+pub async fn set_password_hash(
+    connection: &mut PgConnection,
+    user_id: i64,
+    hash: &str,
+) -> Result<(), DbError> {
+    sqlx::query!(
+        "update users set password_hash = $2, updated_at = now() where id = $1",
+        user_id,
+        hash
+    )
+    .execute(connection)
+    .await
+    .during("store a password hash")?;
+    Ok(())
 }
 
-error_responses! {
-    /// Errors of `PATCH /api/me`.
-    pub enum UpdateMeError {
-        400 BadRequest "The body is not valid JSON of the documented shape.",
-        401 Unauthorized "No valid access token.",
-        409 Conflict "`handle_taken`: somebody already has this handle.",
-        415 UnsupportedMediaType "The body is not `application/json`.",
-        422 Unprocessable "`invalid_handle` or `invalid_profile`: a field breaks its rules.",
-        429 TooManyRequests "Too many changes in a short time; see `Retry-After`.",
-    }
-}
-
-/// The signed-in user's own profile.
-pub struct MeApi;
-
-#[OpenApi(tag = "ApiTag::Me")]
-impl MeApi {
-    /// My profile
-    #[oai(path = "/me", method = "get", operation_id = "get_me")]
-    async fn get_me(&self, auth: BearerAuth) -> Result<Json<Me>, GetMeError> {
-        Ok(Json(auth.0.user.to_me()))
-    }
-
-    /// Change my profile
-    ///
-    /// Handle, display name, bio, language and privacy; absent fields stay as they are.
-    #[oai(path = "/me", method = "patch", operation_id = "update_me")]
-    async fn update_me(
-        &self,
-        auth: BearerAuth,
-        state: poem::web::Data<&AppState>,
-        body: Json<UpdateMeRequest>,
-    ) -> Result<Json<Me>, UpdateMeError> {
-        Ok(Json(update_me(&state.pool, auth.0.user.id, body.0).await?))
-    }
-}
-
-async fn update_me(pool: &PgPool, user_id: i64, change: UpdateMeRequest) -> Result<Me, ApiError> {
+/// Changes a user's own profile (absent fields stay as they are). Going private or public
+/// is announced to everybody in the same transaction: their photos vanish or appear.
+pub async fn update_profile(
+    pool: &PgPool,
+    user_id: i64,
+    change: UpdateMeRequest,
+) -> Result<UserRow, UserError> {
     if let Some(handle) = &change.handle {
         check_handle(handle)?;
     }
@@ -230,20 +261,21 @@ async fn update_me(pool: &PgPool, user_id: i64, change: UpdateMeRequest) -> Resu
     if let Some(name) = display_name
         && (name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS)
     {
-        return Err(invalid_profile("a display name is 1 to 64 characters"));
+        return Err(UserError::InvalidDisplayName);
     }
     if let Some(bio) = &change.bio
         && bio.chars().count() > MAX_BIO_CHARS
     {
-        return Err(invalid_profile("a bio is at most 500 characters"));
+        return Err(UserError::BioTooLong);
     }
-    let mut transaction = pool.begin().await?;
+    let mut transaction = pool.begin().await.during("start a profile change")?;
     let was_private = sqlx::query_scalar!(
         "select is_private from users where id = $1 for update",
         user_id
     )
     .fetch_one(&mut *transaction)
-    .await?;
+    .await
+    .during("lock a user for a profile change")?;
     let updated = sqlx::query_as!(
         UserRow,
         r#"
@@ -255,45 +287,36 @@ async fn update_me(pool: &PgPool, user_id: i64, change: UpdateMeRequest) -> Resu
             is_private = coalesce($6, is_private),
             updated_at = now()
         where id = $1
-        returning id, max_user_id, handle, display_name, bio, language, is_private, photo_url,
-                  password_hash, created_at
+        returning id, max_user_id, handle, display_name, bio, language as "language: Language",
+                  is_private, photo_url, password_hash, created_at
         "#,
         user_id,
         change.handle,
         display_name,
         change.bio,
-        change.language.map(Language::code),
+        change.language as _,
         change.is_private,
     )
     .fetch_one(&mut *transaction)
-    .await;
+    .await
+    .during("change a profile");
     let user = match updated {
         Ok(user) => user,
-        Err(error) if violated_constraint(&error) == Some("users_handle_key") => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::HandleTaken,
-                "this handle is taken; choose another",
-            ));
+        Err(error) if error.constraint() == Some(HANDLE_CONSTRAINT) => {
+            return Err(UserError::HandleTaken);
         }
         Err(error) => return Err(error.into()),
     };
     if user.is_private != was_private {
-        // Their photos appear to, or vanish for, everybody else.
         let event = Event::ProfileVisibility(ProfileVisibility {
             user_id,
             is_private: user.is_private,
         });
         events::publish(&mut transaction, &Audience::Everyone, &event).await?;
     }
-    transaction.commit().await?;
-    Ok(user.to_me())
-}
-
-fn invalid_profile(message: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::InvalidProfile,
-        message,
-    )
+    transaction
+        .commit()
+        .await
+        .during("commit a profile change")?;
+    Ok(user)
 }

@@ -116,21 +116,34 @@ async fn writes_are_limited_per_user() {
 }
 
 #[tokio::test]
-async fn an_oversized_sign_in_body_cannot_skip_the_handle_limit() {
+async fn a_padded_sign_in_body_cannot_skip_the_handle_limit() {
     let app = spawn_app_with(|config| config.rate_limits.login_per_handle_per_minute = 1).await;
-    let padded = format!(
-        r#"{{"handle":"victim","password":"x"}}{}"#,
-        " ".repeat(5000)
+    let attempt = |body: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/auth/login"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let plain = r#"{"handle":"victim","password":"first guess"}"#.to_owned();
+    assert_eq!(
+        attempt(plain).await.status(),
+        401,
+        "the one attempt allowed"
     );
-    let response = app
-        .client
-        .post(app.url("/api/auth/login"))
-        .header("content-type", "application/json")
-        .body(padded)
-        .send()
-        .await
-        .unwrap();
-    assert_json_error(response, 413, "payload_too_large").await;
+    // White space a JSON parser skips, and a spelling of the handle the lookup folds: the
+    // handle is still the victim's, and so is the bucket.
+    let padded = format!(
+        r#"{{"handle":" VICTIM ",{}"password":"second guess"}}{}"#,
+        " ".repeat(5000),
+        "\n".repeat(5000)
+    );
+    assert_rate_limited(attempt(padded).await).await;
 }
 
 #[tokio::test]

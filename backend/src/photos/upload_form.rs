@@ -1,0 +1,232 @@
+//! The upload form of `POST /api/photos`, parsed as it streams in: the file goes to a
+//! temporary file while its bytes are counted and hashed, so an upload is never held whole in
+//! memory and one past the limit is refused (413) as soon as it crosses it.
+
+use std::sync::Arc;
+
+use gallery_types::ErrorCode;
+use poem::{
+    FromRequest, Request, RequestBody,
+    web::{Field, Multipart},
+};
+use poem_openapi::{
+    payload::{ParsePayload, Payload},
+    registry::{MetaSchemaRef, Registry},
+    types::multipart::Upload,
+};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{PhotosState, fields};
+use crate::error::ApiError;
+
+/// Text fields longer than this are refused before they are read on.
+const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
+
+/// An uploaded file in the staging directory; deleted when dropped unless stored.
+#[derive(Debug)]
+pub struct StagedFile {
+    pub file: tempfile::NamedTempFile,
+    pub sha256: [u8; 32],
+    pub size: u64,
+}
+
+/// The parsed form.
+#[derive(Debug)]
+pub struct PhotoUploadForm {
+    pub file: StagedFile,
+    pub title: String,
+    pub description: String,
+    /// From the comma-separated `tags` field.
+    pub tags: Vec<String>,
+}
+
+/// The form as the OpenAPI spec documents it (parsing streams instead; see
+/// [`PhotoUploadForm`]).
+#[derive(Debug, poem_openapi::Multipart)]
+#[allow(dead_code)]
+struct PhotoUploadSchema {
+    /// The image: JPEG, PNG, GIF or WebP.
+    file: Upload,
+    /// At most 200 characters.
+    title: Option<String>,
+    /// At most 2000 characters.
+    description: Option<String>,
+    /// Comma-separated, at most 20 tags of at most 40 characters.
+    tags: Option<String>,
+}
+
+impl Payload for PhotoUploadForm {
+    const CONTENT_TYPE: &'static str = "multipart/form-data";
+
+    fn check_content_type(content_type: &str) -> bool {
+        <PhotoUploadSchema as Payload>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        <PhotoUploadSchema as Payload>::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        <PhotoUploadSchema as Payload>::register(registry);
+    }
+}
+
+/// As an operation parameter: the request body, checked for its content type like poem-openapi's
+/// own payloads.
+impl<'a> poem_openapi::ApiExtractor<'a> for PhotoUploadForm {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Self as Payload>::register(registry);
+    }
+
+    fn request_meta() -> Option<poem_openapi::registry::MetaRequest> {
+        Some(poem_openapi::registry::MetaRequest {
+            description: None,
+            content: vec![poem_openapi::registry::MetaMediaType {
+                content_type: <Self as Payload>::CONTENT_TYPE,
+                schema: <Self as Payload>::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: poem_openapi::ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let multipart = request
+            .content_type()
+            .is_some_and(<Self as Payload>::check_content_type);
+        if !multipart {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "upload the photo as multipart/form-data",
+            )
+            .into());
+        }
+        <Self as ParsePayload>::from_request(request, body).await
+    }
+}
+
+impl ParsePayload for PhotoUploadForm {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let photos = request
+            .data::<Arc<PhotosState>>()
+            .expect("the photos state is attached to every request");
+        let mut multipart = Multipart::from_request(request, body).await?;
+        let (mut file, mut title, mut description, mut tags) = (None, None, None, None);
+        while let Some(field) = multipart.next_field().await? {
+            match field.name() {
+                Some("file") if file.is_some() => {
+                    return Err(
+                        ApiError::new(ErrorCode::BadRequest, "one `file` per upload").into(),
+                    );
+                }
+                Some("file") => {
+                    file =
+                        Some(stage(field, photos.store.temp_dir(), photos.max_upload_bytes).await?)
+                }
+                Some("title") => title = Some(text(field).await?),
+                Some("description") => description = Some(text(field).await?),
+                Some("tags") => tags = Some(text(field).await?),
+                Some(other) => {
+                    return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                        format!("unknown form field `{other}`; the form takes file, title, description and tags"),
+                    )
+                    .into());
+                }
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::BadRequest,
+                        "a form field without a name",
+                    )
+                    .into());
+                }
+            }
+        }
+        let file = file
+            .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "the form has no `file` field"))?;
+        Ok(Self {
+            file,
+            title: title.unwrap_or_default().trim().to_owned(),
+            description: description.unwrap_or_default().trim().to_owned(),
+            tags: fields::parse_tags(&tags.unwrap_or_default()),
+        })
+    }
+}
+
+/// Streams the file field to a staging file, hashing and counting as it goes.
+async fn stage(
+    field: Field,
+    directory: std::path::PathBuf,
+    limit: u64,
+) -> poem::Result<StagedFile> {
+    let staged = tempfile::NamedTempFile::new_in(directory).map_err(internal)?;
+    let mut writer = tokio::fs::File::from_std(staged.reopen().map_err(internal)?);
+    let mut reader = field.into_async_read();
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = reader.read(&mut buffer).await.map_err(|error| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                format!("the upload broke off: {error}"),
+            )
+        })?;
+        if read == 0 {
+            break;
+        }
+        size += read as u64;
+        if size > limit {
+            return Err(ApiError::new(
+                ErrorCode::FileTooLarge,
+                format!("the file is larger than {limit} bytes"),
+            )
+            .into());
+        }
+        hasher.update(&buffer[..read]);
+        writer.write_all(&buffer[..read]).await.map_err(internal)?;
+    }
+    writer.flush().await.map_err(internal)?;
+    Ok(StagedFile {
+        file: staged,
+        sha256: hasher.finalize().into(),
+        size,
+    })
+}
+
+async fn text(field: Field) -> poem::Result<String> {
+    let mut reader = field
+        .into_async_read()
+        .take(MAX_TEXT_FIELD_BYTES as u64 + 1);
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).await.map_err(|error| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("the upload broke off: {error}"),
+        )
+    })?;
+    if bytes.len() > MAX_TEXT_FIELD_BYTES {
+        return Err(invalid("a text field is too long").into());
+    }
+    String::from_utf8(bytes).map_err(|_| invalid("a text field is not UTF-8").into())
+}
+
+fn invalid(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidPhoto, message)
+}
+
+fn internal(error: std::io::Error) -> poem::Error {
+    ApiError::from(anyhow::Error::from(error).context("cannot stage an upload")).into()
+}
