@@ -6,8 +6,9 @@ use yew_router::{BrowserRouter, Switch, hooks::use_navigator};
 use crate::{
     components::Layout,
     i18n::I18nProvider,
+    pages,
     realtime::RealtimeProvider,
-    route::{self, Route},
+    route::Route,
     session::{SessionProvider, use_session},
 };
 
@@ -20,7 +21,7 @@ pub fn app() -> Html {
                     <BrowserRouter>
                         <DeepLinks />
                         <Layout>
-                            <Switch<Route> render={route::switch} />
+                            <Switch<Route> render={pages::switch} />
                         </Layout>
                     </BrowserRouter>
                 </RealtimeProvider>

@@ -14,7 +14,10 @@ use yew::{
     use_effect_with, use_state,
 };
 
-use crate::{api, max_bridge};
+use crate::{
+    api::{Api, ApiFailure},
+    max_bridge,
+};
 
 /// Refresh the access token when this share of its lifetime has passed.
 const REFRESH_AT_SHARE: f64 = 0.8;
@@ -90,7 +93,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
             max_bridge::ready();
             wasm_bindgen_futures::spawn_local(async move {
                 let signed_in = match max_bridge::init_data() {
-                    Some(init_data) => api::sign_in_with_max(init_data).await,
+                    Some(init_data) => Api::default().sign_in_with_max(init_data).await,
                     None if has_session_cookie() => refresh_one_tab_at_a_time().await,
                     None => {
                         session.set(Session::SignedOut);
@@ -120,7 +123,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                         // Inside Max's web client the app is a cross-site frame where the
                         // SameSite cookie does not travel: sign in with initData again.
                         let renewed = match max_bridge::init_data() {
-                            Some(init_data) => api::sign_in_with_max(init_data).await,
+                            Some(init_data) => Api::default().sign_in_with_max(init_data).await,
                             None => refresh_one_tab_at_a_time().await,
                         };
                         match renewed {
@@ -173,7 +176,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
 /// `POST /api/auth/refresh`, holding a lock that every tab of this site shares (the Web Locks
 /// API). Refresh tokens work once, so two tabs refreshing at the same moment would look like
 /// a stolen token and end the session; in turn, each finds the cookie the previous one left.
-async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, api::ApiFailure> {
+async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, ApiFailure> {
     use std::cell::RefCell;
 
     use js_sys::{Function, Promise, Reflect};
@@ -187,14 +190,14 @@ async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, api::ApiFailure> {
         .and_then(|locks| Reflect::get(locks, &JsValue::from_str("request")).ok())
         .and_then(|request| request.dyn_into::<Function>().ok());
     let (Some(locks), Some(request)) = (locks, request) else {
-        return api::refresh().await;
+        return Api::default().refresh().await;
     };
 
     let outcome = Rc::new(RefCell::new(None));
     let slot = outcome.clone();
     let while_locked = Closure::once(move |_lock: JsValue| -> Promise {
         wasm_bindgen_futures::future_to_promise(async move {
-            *slot.borrow_mut() = Some(api::refresh().await);
+            *slot.borrow_mut() = Some(Api::default().refresh().await);
             Ok(JsValue::UNDEFINED)
         })
     });
@@ -210,10 +213,10 @@ async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, api::ApiFailure> {
         Some(locked) => {
             let _ = wasm_bindgen_futures::JsFuture::from(locked).await;
         }
-        None => return api::refresh().await,
+        None => return Api::default().refresh().await,
     }
     drop(while_locked);
-    outcome.take().unwrap_or(Err(api::ApiFailure::Network))
+    outcome.take().unwrap_or(Err(ApiFailure::Network))
 }
 
 /// Whether the server left its session hint cookie (the refresh cookie itself is invisible
@@ -235,4 +238,17 @@ fn has_session_cookie() -> bool {
 #[hook]
 pub fn use_session() -> SessionHandle {
     use_context::<SessionHandle>().expect("SessionProvider wraps the app")
+}
+
+/// The API as the calling component's session reaches it: signed-in calls carry its access
+/// token.
+#[hook]
+pub fn use_api() -> Api {
+    let session = use_session();
+    Api::with_token(
+        session
+            .session
+            .signed_in()
+            .map(|signed_in| signed_in.access_token.as_str()),
+    )
 }

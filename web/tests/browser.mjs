@@ -1,5 +1,7 @@
 // Starting Debian's Chromium for the browser tests, and collecting what a page complains about.
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
 
 import { chromium } from 'playwright-core';
 
@@ -65,4 +67,50 @@ export function signInitData({ userId, firstName, username, startParam }) {
   if (username) args.push('--username', username);
   if (startParam) args.push('--start-param', startParam);
   return execFileSync(process.env.GALLERY_BIN, args, { encoding: 'utf8' }).trim();
+}
+
+// A proxy in front of the server whose uplink is slow: it reads each request body at
+// `bytesPerSecond`, so the browser's upload really takes its time (Chromium's own network
+// throttling does not slow uploads down). Everything else, WebSocket upgrades included, passes
+// straight through, with the Host header the browser sent. Returns its URL and a way to close it.
+export async function startSlowUplink(bytesPerSecond) {
+  const target = new URL(baseUrl);
+  const server = http.createServer((request, response) => {
+    const upstream = http.request({
+      host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers,
+    }, (answer) => {
+      response.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', () => response.destroy());
+    request.on('data', (chunk) => {
+      request.pause();
+      upstream.write(chunk);
+      setTimeout(() => request.resume(), (chunk.length / bytesPerSecond) * 1000);
+    });
+    request.on('end', () => upstream.end());
+  });
+  const tunnels = new Set();
+  server.on('upgrade', (request, socket, head) => {
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
+    const upstream = net.connect(Number(target.port), target.hostname, () => {
+      const headers = Object.entries(request.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      upstream.write(`${request.method} ${request.url} HTTP/1.1\r\n${headers}\r\n`);
+      upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+    });
+    const close = () => { socket.destroy(); upstream.destroy(); };
+    upstream.on('error', close);
+    socket.on('error', close);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => {
+      for (const socket of tunnels) socket.destroy();
+      server.closeAllConnections();
+      server.close(resolve);
+    }),
+  };
 }

@@ -1,7 +1,10 @@
 //! Calls to the server's JSON API. Every error body is the shared [`ErrorBody`].
 //!
-//! Signed-in calls take the access token explicitly: the session context owns it, and
-//! nothing else keeps a copy.
+//! An [`Api`] carries a session's access token and sends it with every call;
+//! `session::use_api` gives a component the one of its session, so no page handles tokens.
+//! The session context owns the token; an `Api` is rebuilt whenever it changes.
+
+use std::rc::Rc;
 
 use gallery_types::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, ErrorBody, ErrorCode, LogoutRequest,
@@ -9,9 +12,9 @@ use gallery_types::{
     RefreshRequest, ServiceStatus, SessionInfo, TokenResponse, UpdateMeRequest, WsTicket,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::{Serialize, de::DeserializeOwned};
 
 pub mod photos;
-use serde::{Serialize, de::DeserializeOwned};
 
 /// Browsers ask for the refresh token as an httpOnly cookie, out of reach of scripts.
 const DELIVERY_HEADER: &str = "X-Token-Delivery";
@@ -49,163 +52,156 @@ impl ApiFailure {
     }
 }
 
-/// `GET /api/status`.
-pub async fn status() -> Result<ServiceStatus, ApiFailure> {
-    receive(Request::get("/api/status")).await
+/// The API as one session reaches it (anonymous without a token).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Api {
+    token: Option<Rc<str>>,
 }
 
-/// `GET /api/auth/options`.
-pub async fn auth_options() -> Result<AuthOptions, ApiFailure> {
-    receive(Request::get("/api/auth/options")).await
-}
+impl Api {
+    /// The API for the holder of `token` (anonymous for `None`).
+    pub fn with_token(token: Option<&str>) -> Self {
+        Self {
+            token: token.map(Rc::from),
+        }
+    }
 
-/// `POST /api/auth/max`.
-pub async fn sign_in_with_max(init_data: String) -> Result<TokenResponse, ApiFailure> {
-    send(
-        Request::post("/api/auth/max").header(DELIVERY_HEADER, "cookie"),
-        &MaxSignInRequest { init_data },
-    )
-    .await
-}
+    /// Whether calls go out signed in.
+    pub fn signed_in(&self) -> bool {
+        self.token.is_some()
+    }
 
-/// `POST /api/auth/login`.
-pub async fn sign_in_with_password(
-    handle: String,
-    password: String,
-) -> Result<TokenResponse, ApiFailure> {
-    send(
-        Request::post("/api/auth/login").header(DELIVERY_HEADER, "cookie"),
-        &PasswordSignInRequest { handle, password },
-    )
-    .await
-}
+    /// `request`, carrying the session's token if there is one.
+    fn authorized(&self, request: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+            None => request,
+        }
+    }
 
-/// `POST /api/auth/dev`.
-pub async fn sign_in_for_development(
-    request: DevSignInRequest,
-) -> Result<TokenResponse, ApiFailure> {
-    send(
-        Request::post("/api/auth/dev").header(DELIVERY_HEADER, "cookie"),
-        &request,
-    )
-    .await
-}
+    /// `GET /api/status`.
+    pub async fn status(&self) -> Result<ServiceStatus, ApiFailure> {
+        receive(Request::get("/api/status")).await
+    }
 
-/// `POST /api/auth/refresh` with the session cookie.
-pub async fn refresh() -> Result<TokenResponse, ApiFailure> {
-    send(
-        Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
-        &RefreshRequest::default(),
-    )
-    .await
-}
+    /// `GET /api/auth/options`.
+    pub async fn auth_options(&self) -> Result<AuthOptions, ApiFailure> {
+        receive(Request::get("/api/auth/options")).await
+    }
 
-/// `POST /api/auth/refresh` with a refresh token the page was handed (a desktop's QR
-/// sign-in), asking for the cookie in return: afterwards no refresh token is left in the
-/// page's memory.
-pub async fn refresh_into_cookie(refresh_token: String) -> Result<TokenResponse, ApiFailure> {
-    send(
-        Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
-        &RefreshRequest {
-            refresh_token: Some(refresh_token),
-        },
-    )
-    .await
-}
+    /// `POST /api/auth/max`.
+    pub async fn sign_in_with_max(&self, init_data: String) -> Result<TokenResponse, ApiFailure> {
+        send(
+            Request::post("/api/auth/max").header(DELIVERY_HEADER, "cookie"),
+            &MaxSignInRequest { init_data },
+        )
+        .await
+    }
 
-/// `POST /api/auth/logout` with the session cookie.
-pub async fn logout() -> Result<(), ApiFailure> {
-    send_expecting_nothing(Request::post("/api/auth/logout").json(&LogoutRequest::default())).await
-}
+    /// `POST /api/auth/login`.
+    pub async fn sign_in_with_password(
+        &self,
+        handle: String,
+        password: String,
+    ) -> Result<TokenResponse, ApiFailure> {
+        send(
+            Request::post("/api/auth/login").header(DELIVERY_HEADER, "cookie"),
+            &PasswordSignInRequest { handle, password },
+        )
+        .await
+    }
 
-/// `POST /api/auth/logout-all`.
-pub async fn logout_everywhere(token: &str) -> Result<(), ApiFailure> {
-    expect_nothing(
-        Request::post("/api/auth/logout-all")
-            .header("Authorization", &bearer(token))
-            .send()
-            .await,
-    )
-    .await
-}
+    /// `POST /api/auth/dev`.
+    pub async fn sign_in_for_development(
+        &self,
+        request: DevSignInRequest,
+    ) -> Result<TokenResponse, ApiFailure> {
+        send(
+            Request::post("/api/auth/dev").header(DELIVERY_HEADER, "cookie"),
+            &request,
+        )
+        .await
+    }
 
-/// `POST /api/auth/qr`.
-pub async fn start_qr_sign_in() -> Result<QrLoginCreated, ApiFailure> {
-    receive(Request::post("/api/auth/qr")).await
-}
+    /// `POST /api/auth/refresh` with the session cookie.
+    pub async fn refresh(&self) -> Result<TokenResponse, ApiFailure> {
+        send(
+            Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
+            &RefreshRequest::default(),
+        )
+        .await
+    }
 
-/// `GET /api/auth/qr/{id}/request`.
-pub async fn describe_qr_sign_in(token: &str, id: &str) -> Result<QrLoginRequestInfo, ApiFailure> {
-    receive(
-        Request::get(&format!("/api/auth/qr/{id}/request")).header("Authorization", &bearer(token)),
-    )
-    .await
-}
+    /// `POST /api/auth/refresh` with a refresh token the page was handed (a desktop's QR
+    /// sign-in), asking for the cookie in return: afterwards no refresh token is left in the
+    /// page's memory.
+    pub async fn refresh_into_cookie(
+        &self,
+        refresh_token: String,
+    ) -> Result<TokenResponse, ApiFailure> {
+        send(
+            Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
+            &RefreshRequest {
+                refresh_token: Some(refresh_token),
+            },
+        )
+        .await
+    }
 
-/// `POST /api/auth/qr/{id}/approve`.
-pub async fn approve_qr_sign_in(token: &str, id: &str) -> Result<(), ApiFailure> {
-    expect_nothing(
-        Request::post(&format!("/api/auth/qr/{id}/approve"))
-            .header("Authorization", &bearer(token))
-            .send()
-            .await,
-    )
-    .await
-}
+    /// `POST /api/auth/logout` with the session cookie.
+    pub async fn logout(&self) -> Result<(), ApiFailure> {
+        send_expecting_nothing(Request::post("/api/auth/logout"), &LogoutRequest::default()).await
+    }
 
-/// `POST /api/auth/qr/{id}/decline`.
-pub async fn decline_qr_sign_in(token: &str, id: &str) -> Result<(), ApiFailure> {
-    expect_nothing(
-        Request::post(&format!("/api/auth/qr/{id}/decline"))
-            .header("Authorization", &bearer(token))
-            .send()
-            .await,
-    )
-    .await
-}
+    /// `POST /api/auth/logout-all`.
+    pub async fn logout_everywhere(&self) -> Result<(), ApiFailure> {
+        expect_nothing(self.authorized(Request::post("/api/auth/logout-all"))).await
+    }
 
-/// `PATCH /api/me`.
-pub async fn update_me(token: &str, change: &UpdateMeRequest) -> Result<Me, ApiFailure> {
-    send(
-        Request::patch("/api/me").header("Authorization", &bearer(token)),
-        change,
-    )
-    .await
-}
+    /// `POST /api/auth/qr`.
+    pub async fn start_qr_sign_in(&self) -> Result<QrLoginCreated, ApiFailure> {
+        receive(Request::post("/api/auth/qr")).await
+    }
 
-/// `PUT /api/me/password`.
-pub async fn set_password(token: &str, change: &ChangePasswordRequest) -> Result<(), ApiFailure> {
-    send_expecting_nothing(
-        Request::put("/api/me/password")
-            .header("Authorization", &bearer(token))
-            .json(change),
-    )
-    .await
-}
+    /// `GET /api/auth/qr/{id}/request`.
+    pub async fn describe_qr_sign_in(&self, id: &str) -> Result<QrLoginRequestInfo, ApiFailure> {
+        receive(self.authorized(Request::get(&format!("/api/auth/qr/{id}/request")))).await
+    }
 
-/// `GET /api/me/sessions`.
-pub async fn sessions(token: &str) -> Result<Vec<SessionInfo>, ApiFailure> {
-    receive(Request::get("/api/me/sessions").header("Authorization", &bearer(token))).await
-}
+    /// `POST /api/auth/qr/{id}/approve`.
+    pub async fn approve_qr_sign_in(&self, id: &str) -> Result<(), ApiFailure> {
+        expect_nothing(self.authorized(Request::post(&format!("/api/auth/qr/{id}/approve")))).await
+    }
 
-/// `DELETE /api/me/sessions/{id}`.
-pub async fn end_session(token: &str, id: &str) -> Result<(), ApiFailure> {
-    expect_nothing(
-        Request::delete(&format!("/api/me/sessions/{id}"))
-            .header("Authorization", &bearer(token))
-            .send()
-            .await,
-    )
-    .await
-}
+    /// `POST /api/auth/qr/{id}/decline`.
+    pub async fn decline_qr_sign_in(&self, id: &str) -> Result<(), ApiFailure> {
+        expect_nothing(self.authorized(Request::post(&format!("/api/auth/qr/{id}/decline")))).await
+    }
 
-/// `POST /api/ws/ticket`: a single-use pass for opening one signed-in socket.
-pub async fn ws_ticket(token: &str) -> Result<WsTicket, ApiFailure> {
-    receive(Request::post("/api/ws/ticket").header("Authorization", &bearer(token))).await
-}
+    /// `PATCH /api/me`.
+    pub async fn update_me(&self, change: &UpdateMeRequest) -> Result<Me, ApiFailure> {
+        send(self.authorized(Request::patch("/api/me")), change).await
+    }
 
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
+    /// `PUT /api/me/password`.
+    pub async fn set_password(&self, change: &ChangePasswordRequest) -> Result<(), ApiFailure> {
+        send_expecting_nothing(self.authorized(Request::put("/api/me/password")), change).await
+    }
+
+    /// `GET /api/me/sessions`.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>, ApiFailure> {
+        receive(self.authorized(Request::get("/api/me/sessions"))).await
+    }
+
+    /// `DELETE /api/me/sessions/{id}`.
+    pub async fn end_session(&self, id: &str) -> Result<(), ApiFailure> {
+        expect_nothing(self.authorized(Request::delete(&format!("/api/me/sessions/{id}")))).await
+    }
+
+    /// `POST /api/ws/ticket`: a single-use pass for opening one signed-in socket.
+    pub async fn ws_ticket(&self) -> Result<WsTicket, ApiFailure> {
+        receive(self.authorized(Request::post("/api/ws/ticket"))).await
+    }
 }
 
 async fn receive<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ApiFailure> {
@@ -232,14 +228,19 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     decode(response).await
 }
 
-async fn send_expecting_nothing(
-    request: Result<Request, gloo_net::Error>,
+async fn send_expecting_nothing<B: Serialize>(
+    request: RequestBuilder,
+    body: &B,
 ) -> Result<(), ApiFailure> {
-    let request = request.map_err(|_| ApiFailure::Decode)?;
-    expect_nothing(request.send().await).await
+    let request = request.json(body).map_err(|_| ApiFailure::Decode)?;
+    nothing_from(request.send().await).await
 }
 
-async fn expect_nothing(response: Result<Response, gloo_net::Error>) -> Result<(), ApiFailure> {
+async fn expect_nothing(request: RequestBuilder) -> Result<(), ApiFailure> {
+    nothing_from(request.send().await).await
+}
+
+async fn nothing_from(response: Result<Response, gloo_net::Error>) -> Result<(), ApiFailure> {
     let response = response.map_err(|_| ApiFailure::Network)?;
     if response.ok() {
         Ok(())

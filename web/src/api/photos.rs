@@ -4,13 +4,13 @@
 use gallery_types::{
     DuplicatePhoto, ErrorBody, Photo, PhotoPage, PhotoSort, SearchResults, UpdatePhotoRequest,
 };
-use gloo_net::http::{Request, RequestBuilder};
+use gloo_net::http::Request;
 use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{FormData, ProgressEvent, XmlHttpRequest};
 use yew::Callback;
 
-use super::{ApiFailure, bearer, expect_nothing, receive, send};
+use super::{Api, ApiFailure, expect_nothing, receive, send};
 
 /// Which photos a feed shows.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,96 +20,86 @@ pub struct FeedQuery {
     pub tag: Option<String>,
 }
 
-fn with_viewer(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {
-    match token {
-        Some(token) => request.header("Authorization", &bearer(token)),
-        None => request,
+impl Api {
+    /// `GET /api/photos`: one page after `cursor`.
+    pub async fn feed(
+        &self,
+        query: &FeedQuery,
+        cursor: Option<&str>,
+    ) -> Result<PhotoPage, ApiFailure> {
+        let mut params = vec![(
+            "sort",
+            match query.sort {
+                PhotoSort::New => "new".to_owned(),
+                PhotoSort::Popular => "popular".to_owned(),
+            },
+        )];
+        if let Some(owner) = query.owner {
+            params.push(("owner", owner.to_string()));
+        }
+        if let Some(tag) = &query.tag {
+            params.push(("tag", tag.clone()));
+        }
+        if let Some(cursor) = cursor {
+            params.push(("cursor", cursor.to_owned()));
+        }
+        let request = Request::get("/api/photos")
+            .query(params.iter().map(|(key, value)| (*key, value.as_str())));
+        receive(self.authorized(request)).await
     }
-}
 
-/// `GET /api/photos`: one page after `cursor`.
-pub async fn feed(
-    query: &FeedQuery,
-    cursor: Option<&str>,
-    token: Option<&str>,
-) -> Result<PhotoPage, ApiFailure> {
-    let mut params = vec![(
-        "sort",
-        match query.sort {
-            PhotoSort::New => "new".to_owned(),
-            PhotoSort::Popular => "popular".to_owned(),
-        },
-    )];
-    if let Some(owner) = query.owner {
-        params.push(("owner", owner.to_string()));
+    /// `GET /api/photos/{id}`.
+    pub async fn photo(&self, id: i64) -> Result<Photo, ApiFailure> {
+        receive(self.authorized(Request::get(&format!("/api/photos/{id}")))).await
     }
-    if let Some(tag) = &query.tag {
-        params.push(("tag", tag.clone()));
+
+    /// `PATCH /api/photos/{id}`.
+    pub async fn update_photo(
+        &self,
+        id: i64,
+        change: &UpdatePhotoRequest,
+    ) -> Result<Photo, ApiFailure> {
+        send(
+            self.authorized(Request::patch(&format!("/api/photos/{id}"))),
+            change,
+        )
+        .await
     }
-    if let Some(cursor) = cursor {
-        params.push(("cursor", cursor.to_owned()));
+
+    /// `DELETE /api/photos/{id}`.
+    pub async fn delete_photo(&self, id: i64) -> Result<(), ApiFailure> {
+        expect_nothing(self.authorized(Request::delete(&format!("/api/photos/{id}")))).await
     }
-    let request =
-        Request::get("/api/photos").query(params.iter().map(|(key, value)| (*key, value.as_str())));
-    receive(with_viewer(request, token)).await
-}
 
-/// `GET /api/photos/{id}`.
-pub async fn photo(id: i64, token: Option<&str>) -> Result<Photo, ApiFailure> {
-    receive(with_viewer(
-        Request::get(&format!("/api/photos/{id}")),
-        token,
-    ))
-    .await
-}
+    /// `PUT` or `DELETE /api/photos/{id}/favorite`.
+    pub async fn set_favorite(&self, id: i64, favorite: bool) -> Result<Photo, ApiFailure> {
+        let url = format!("/api/photos/{id}/favorite");
+        let request = if favorite {
+            Request::put(&url)
+        } else {
+            Request::delete(&url)
+        };
+        receive(self.authorized(request)).await
+    }
 
-/// `PATCH /api/photos/{id}`.
-pub async fn update(
-    token: &str,
-    id: i64,
-    change: &UpdatePhotoRequest,
-) -> Result<Photo, ApiFailure> {
-    send(
-        Request::patch(&format!("/api/photos/{id}")).header("Authorization", &bearer(token)),
-        change,
-    )
-    .await
-}
+    /// `GET /api/me/favorites`.
+    pub async fn my_favorites(&self) -> Result<Vec<Photo>, ApiFailure> {
+        receive(self.authorized(Request::get("/api/me/favorites"))).await
+    }
 
-/// `DELETE /api/photos/{id}`.
-pub async fn delete(token: &str, id: i64) -> Result<(), ApiFailure> {
-    expect_nothing(
-        Request::delete(&format!("/api/photos/{id}"))
-            .header("Authorization", &bearer(token))
-            .send()
-            .await,
-    )
-    .await
-}
+    /// `GET /api/search?q=`.
+    pub async fn search(&self, query: &str) -> Result<SearchResults, ApiFailure> {
+        receive(self.authorized(Request::get("/api/search").query([("q", query)]))).await
+    }
 
-/// `PUT` or `DELETE /api/photos/{id}/favorite`.
-pub async fn set_favorite(token: &str, id: i64, favorite: bool) -> Result<Photo, ApiFailure> {
-    let url = format!("/api/photos/{id}/favorite");
-    let request = if favorite {
-        Request::put(&url)
-    } else {
-        Request::delete(&url)
-    };
-    receive(request.header("Authorization", &bearer(token))).await
-}
-
-/// `GET /api/me/favorites`.
-pub async fn my_favorites(token: &str) -> Result<Vec<Photo>, ApiFailure> {
-    receive(Request::get("/api/me/favorites").header("Authorization", &bearer(token))).await
-}
-
-/// `GET /api/search?q=`.
-pub async fn search(query: &str, token: Option<&str>) -> Result<SearchResults, ApiFailure> {
-    receive(with_viewer(
-        Request::get("/api/search").query([("q", query)]),
-        token,
-    ))
-    .await
+    /// `POST /api/photos`, reporting the share of bytes sent (0.0 to 1.0) to `progress`.
+    pub async fn upload(
+        &self,
+        form: FormData,
+        progress: Callback<f64>,
+    ) -> Result<Uploaded, ApiFailure> {
+        upload(self.token.as_deref(), form, progress).await
+    }
 }
 
 /// How an upload ended.
@@ -120,17 +110,19 @@ pub enum Uploaded {
     Duplicate(Option<Box<Photo>>),
 }
 
-/// `POST /api/photos`, reporting the share of bytes sent (0.0 to 1.0) to `progress`.
-pub async fn upload(
-    token: &str,
+/// The upload through XMLHttpRequest, whose upload progress events fetch does not have.
+async fn upload(
+    token: Option<&str>,
     form: FormData,
     progress: Callback<f64>,
 ) -> Result<Uploaded, ApiFailure> {
     let xhr = XmlHttpRequest::new().map_err(|_| ApiFailure::Network)?;
     xhr.open("POST", "/api/photos")
         .map_err(|_| ApiFailure::Network)?;
-    xhr.set_request_header("Authorization", &bearer(token))
-        .map_err(|_| ApiFailure::Network)?;
+    if let Some(token) = token {
+        xhr.set_request_header("Authorization", &format!("Bearer {token}"))
+            .map_err(|_| ApiFailure::Network)?;
+    }
 
     let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
         if event.length_computable() && event.total() > 0.0 {

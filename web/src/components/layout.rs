@@ -6,7 +6,7 @@ use yew_router::{hooks::use_route, prelude::Link};
 
 use crate::{
     components::StatusLine,
-    i18n::{Lang, Text, use_i18n},
+    i18n::{LANGUAGES, Text, use_i18n},
     route::Route,
     session::{Session, use_session},
 };
@@ -100,7 +100,7 @@ fn lang_switch() -> Html {
     let i18n = use_i18n();
     html! {
         <div class="lang-switch" role="group" aria-label={i18n.t(Text::LanguageSwitch)}>
-            { for Lang::ALL.iter().map(|&lang| {
+            { for LANGUAGES.iter().map(|&lang| {
                 let set_lang = i18n.set_lang.clone();
                 html! {
                     <button

@@ -13,14 +13,11 @@ use yew::{
 };
 
 use crate::{
-    api::{
-        ApiFailure,
-        photos::{self, FeedQuery},
-    },
+    api::{ApiFailure, photos::FeedQuery},
     components::PhotoCard,
     i18n::{Text, failure_text, use_i18n},
     realtime::{LiveData, use_realtime, use_realtime_event},
-    session::use_session,
+    session::use_api,
 };
 
 /// At most this many announced photos wait for the person; beyond it, showing them loads
@@ -169,12 +166,8 @@ pub struct PhotoGridProps {
 #[function_component(PhotoGrid)]
 pub fn photo_grid(props: &PhotoGridProps) -> Html {
     let i18n = use_i18n();
-    let session = use_session();
+    let api = use_api();
     let realtime = use_realtime();
-    let token = session
-        .session
-        .signed_in()
-        .map(|signed_in| signed_in.access_token.clone());
     let feed = use_reducer(Feed::default);
     let paging = use_mut_ref(Paging::default);
     // Bumped to load the feed again from the top.
@@ -183,11 +176,11 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
     let sentinel = use_node_ref();
 
     let load_more = {
-        let (feed, paging, query, token) = (
+        let (feed, paging, query, api) = (
             feed.dispatcher(),
             paging.clone(),
             props.query.clone(),
-            token.clone(),
+            api.clone(),
         );
         Callback::from(move |()| {
             let (cursor, generation) = {
@@ -198,10 +191,10 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
                 paging.loading = true;
                 (paging.next_cursor.clone(), paging.generation)
             };
-            let (feed, paging, query, token) =
-                (feed.clone(), paging.clone(), query.clone(), token.clone());
+            let (feed, paging, query, api) =
+                (feed.clone(), paging.clone(), query.clone(), api.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let page = photos::feed(&query, cursor.as_deref(), token.as_deref()).await;
+                let page = api.feed(&query, cursor.as_deref()).await;
                 let change = {
                     let mut state = paging.borrow_mut();
                     if state.generation != generation {
@@ -231,7 +224,7 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
         use_effect_with(
             (
                 props.query.clone(),
-                token.is_some(),
+                api.signed_in(),
                 realtime.reload_generation,
                 *restarts,
             ),
@@ -264,7 +257,7 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
     {
         let (sentinel, load_more) = (sentinel.clone(), load_more.clone());
         use_effect_with(
-            (props.query.clone(), token.clone(), feed.photos.len()),
+            (props.query.clone(), api.clone(), feed.photos.len()),
             move |_| {
                 let on_visible =
                     Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {

@@ -4,7 +4,7 @@ use gallery_types::DatabaseState;
 use gloo_timers::callback::Interval;
 use yew::{hook, use_effect_with, use_state};
 
-use crate::api;
+use crate::api::Api;
 
 /// How often the status line asks the server again.
 const REFRESH_MS: u32 = 30_000;
@@ -32,7 +32,7 @@ pub fn use_service_status() -> ServiceHealth {
             let refresh = move || {
                 let health = health.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    health.set(match api::status().await {
+                    health.set(match Api::default().status().await {
                         Ok(status) if status.database == DatabaseState::Ok => {
                             ServiceHealth::Online {
                                 version: status.version,

@@ -36,3 +36,61 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gallery_types::{ErrorBody, Language};
+
+    use super::*;
+
+    fn failed(status: u16, code: Option<ErrorCode>) -> ApiFailure {
+        ApiFailure::Status {
+            status,
+            body: code.map(|code| ErrorBody {
+                code,
+                message: "from the server".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn codes_the_person_can_act_on_get_their_own_words() {
+        let cases = [
+            (ErrorCode::InvalidCredentials, Text::ErrorInvalidCredentials),
+            (ErrorCode::RateLimited, Text::ErrorRateLimited),
+            (ErrorCode::HandleTaken, Text::ErrorHandleTaken),
+            (ErrorCode::FileTooLarge, Text::ErrorFileTooLarge),
+            (ErrorCode::PayloadTooLarge, Text::ErrorFileTooLarge),
+            (ErrorCode::UnsupportedImage, Text::ErrorUnsupportedImage),
+            (ErrorCode::DuplicatePhoto, Text::ErrorDuplicatePhoto),
+            (ErrorCode::RefreshTokenReused, Text::ErrorSessionEnded),
+        ];
+        for (code, text) in cases {
+            assert_eq!(failure_text(&failed(400, Some(code))), text, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn failures_without_a_known_code_say_something_general() {
+        assert_eq!(failure_text(&ApiFailure::Network), Text::ErrorNetwork);
+        assert_eq!(failure_text(&ApiFailure::Decode), Text::ErrorGeneric);
+        assert_eq!(failure_text(&failed(502, None)), Text::ErrorGeneric);
+        assert_eq!(
+            failure_text(&failed(500, Some(ErrorCode::Internal))),
+            Text::ErrorGeneric
+        );
+    }
+
+    #[test]
+    fn every_error_text_exists_in_both_languages() {
+        for text in [
+            Text::ErrorNetwork,
+            Text::ErrorGeneric,
+            Text::ErrorSessionEnded,
+            Text::ErrorFileTooLarge,
+        ] {
+            let (ru, en) = (text.in_lang(Language::Ru), text.in_lang(Language::En));
+            assert!(!ru.is_empty() && !en.is_empty() && ru != en, "{text:?}");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 mod errors;
 mod texts;
 
+use gallery_types::Language;
 use gloo_storage::{LocalStorage, Storage};
 use yew::{
     Callback, ContextProvider, Html, Properties, function_component, hook, html, use_context,
@@ -18,49 +19,24 @@ pub use texts::Text;
 /// Where the chosen language is remembered.
 const STORAGE_KEY: &str = "gallery.lang";
 
-/// A language of the interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Ru,
-    En,
-}
+/// Both languages, in the order the switch shows them.
+pub const LANGUAGES: [Language; 2] = [Language::Ru, Language::En];
 
-impl Lang {
-    /// Both languages, in the order the switch shows them.
-    pub const ALL: [Lang; 2] = [Lang::Ru, Lang::En];
-
-    /// The BCP 47 code, as in `<html lang>` and Max's `language_code`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::En => "en",
-        }
+/// The language to start with: the one remembered on this device, else the browser's.
+fn initial_language() -> Language {
+    if let Ok(code) = LocalStorage::get::<String>(STORAGE_KEY) {
+        return Language::from_code(&code);
     }
-
-    /// Russian for `ru*` codes, English for anything else.
-    pub fn from_code(code: &str) -> Lang {
-        if code.to_ascii_lowercase().starts_with("ru") {
-            Lang::Ru
-        } else {
-            Lang::En
-        }
-    }
-
-    fn initial() -> Lang {
-        if let Ok(code) = LocalStorage::get::<String>(STORAGE_KEY) {
-            return Lang::from_code(&code);
-        }
-        web_sys::window()
-            .and_then(|window| window.navigator().language())
-            .map_or(Lang::Ru, |code| Lang::from_code(&code))
-    }
+    web_sys::window()
+        .and_then(|window| window.navigator().language())
+        .map_or(Language::Ru, |code| Language::from_code(&code))
 }
 
 /// The language context: the current language and a way to change it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct I18n {
-    pub lang: Lang,
-    pub set_lang: Callback<Lang>,
+    pub lang: Language,
+    pub set_lang: Callback<Language>,
 }
 
 impl I18n {
@@ -78,7 +54,7 @@ pub struct I18nProviderProps {
 /// Provides [`I18n`] to the tree and keeps `<html lang>` and storage in step with it.
 #[function_component(I18nProvider)]
 pub fn i18n_provider(props: &I18nProviderProps) -> Html {
-    let lang = use_state(Lang::initial);
+    let lang = use_state(initial_language);
     use_effect_with(*lang, |lang| {
         let code = lang.code();
         if let Some(root) = web_sys::window()
@@ -93,7 +69,7 @@ pub fn i18n_provider(props: &I18nProviderProps) -> Html {
     });
     let context = I18n {
         lang: *lang,
-        set_lang: Callback::from(move |new: Lang| lang.set(new)),
+        set_lang: Callback::from(move |new: Language| lang.set(new)),
     };
     html! {
         <ContextProvider<I18n> {context}>{ props.children.clone() }</ContextProvider<I18n>>

@@ -1,6 +1,6 @@
 //! Every string of the interface, in Russian and English, side by side.
 
-use super::Lang;
+use gallery_types::Language;
 
 /// A piece of interface text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,11 +142,11 @@ pub enum Text {
 
 impl Text {
     /// This text in `lang`.
-    pub fn in_lang(self, lang: Lang) -> &'static str {
+    pub fn in_lang(self, lang: Language) -> &'static str {
         let (ru, en) = self.both();
         match lang {
-            Lang::Ru => ru,
-            Lang::En => en,
+            Language::Ru => ru,
+            Language::En => en,
         }
     }
 

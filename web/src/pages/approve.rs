@@ -1,15 +1,15 @@
 //! The mini-app's answer to a desktop QR sign-in: who is asking, and approve or decline.
 
 use gallery_types::QrLoginRequestInfo;
-use yew::{Html, Properties, function_component, html, use_effect_with, use_state};
+use yew::{Callback, Html, Properties, function_component, html, use_state};
 use yew_router::prelude::Link;
 
 use crate::{
-    api,
     components::PageIntro,
+    hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     route::Route,
-    session::{Session, use_session},
+    session::{Session, use_api, use_session},
 };
 
 #[derive(Debug, PartialEq, Properties)]
@@ -32,24 +32,28 @@ pub fn approve(props: &ApproveProps) -> Html {
     let i18n = use_i18n();
     let session = use_session();
     let stage = use_state(|| Stage::Loading);
-    let token = session
-        .session
-        .signed_in()
-        .map(|signed_in| signed_in.access_token.clone());
+    let api = use_api();
 
     {
-        let stage = stage.clone();
-        let id = props.id.clone();
-        use_effect_with(token.clone(), move |token| {
-            if let Some(token) = token.clone() {
-                wasm_bindgen_futures::spawn_local(async move {
-                    stage.set(match api::describe_qr_sign_in(&token, &id).await {
-                        Ok(info) => Stage::Asking(info),
-                        Err(failure) => Stage::Failed(failure_text(&failure)),
-                    });
-                });
-            }
-        });
+        let (stage, api) = (stage.clone(), api.clone());
+        use_load(
+            (props.id.clone(), api.signed_in()),
+            move |(id, signed_in)| {
+                let (id, signed_in) = (id.clone(), *signed_in);
+                async move {
+                    if signed_in {
+                        Some(api.describe_qr_sign_in(&id).await)
+                    } else {
+                        None
+                    }
+                }
+            },
+            Callback::from(move |described| match described {
+                Some(Ok(info)) => stage.set(Stage::Asking(info)),
+                Some(Err(failure)) => stage.set(Stage::Failed(failure_text(&failure))),
+                None => {}
+            }),
+        );
     }
 
     let body = match (&session.session, &*stage) {
@@ -61,15 +65,11 @@ pub fn approve(props: &ApproveProps) -> Html {
         }
         (Session::SignedIn(_), Stage::Asking(info)) => {
             let on_approve = {
-                let (stage, token, id) = (
-                    stage.clone(),
-                    token.clone().unwrap_or_default(),
-                    props.id.clone(),
-                );
+                let (stage, api, id) = (stage.clone(), api.clone(), props.id.clone());
                 move |_| {
-                    let (stage, token, id) = (stage.clone(), token.clone(), id.clone());
+                    let (stage, api, id) = (stage.clone(), api.clone(), id.clone());
                     wasm_bindgen_futures::spawn_local(async move {
-                        stage.set(match api::approve_qr_sign_in(&token, &id).await {
+                        stage.set(match api.approve_qr_sign_in(&id).await {
                             Ok(()) => Stage::Approved,
                             Err(failure) => Stage::Failed(failure_text(&failure)),
                         });
@@ -77,15 +77,11 @@ pub fn approve(props: &ApproveProps) -> Html {
                 }
             };
             let on_decline = {
-                let (stage, token, id) = (
-                    stage.clone(),
-                    token.clone().unwrap_or_default(),
-                    props.id.clone(),
-                );
+                let (stage, api, id) = (stage.clone(), api.clone(), props.id.clone());
                 move |_| {
-                    let (stage, token, id) = (stage.clone(), token.clone(), id.clone());
+                    let (stage, api, id) = (stage.clone(), api.clone(), id.clone());
                     wasm_bindgen_futures::spawn_local(async move {
-                        stage.set(match api::decline_qr_sign_in(&token, &id).await {
+                        stage.set(match api.decline_qr_sign_in(&id).await {
                             Ok(()) => Stage::Declined,
                             Err(failure) => Stage::Failed(failure_text(&failure)),
                         });

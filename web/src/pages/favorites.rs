@@ -1,14 +1,14 @@
 //! My favorites, with live counts and edits; a photo deleted by its owner leaves the list.
 
 use gallery_types::Photo;
-use yew::{Html, function_component, html, use_effect_with, use_reducer};
+use yew::{Callback, Html, function_component, html, use_reducer};
 
 use crate::{
-    api::photos,
     components::{PageIntro, PhotoCard, SignInPrompt},
+    hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
-    session::{Session, use_session},
+    session::{Session, use_api, use_session},
 };
 
 #[function_component(Favorites)]
@@ -17,21 +17,26 @@ pub fn favorites() -> Html {
     let session = use_session();
     let realtime = use_realtime();
     let list = use_reducer(Live::<Vec<Photo>>::default);
-    let token = session
-        .session
-        .signed_in()
-        .map(|signed_in| signed_in.access_token.clone());
+    let api = use_api();
     {
-        let (list, token) = (list.dispatcher(), token.clone());
-        use_effect_with(
-            (token.is_some(), realtime.reload_generation),
+        let list = list.dispatcher();
+        use_load(
+            (api.signed_in(), realtime.reload_generation),
             move |(signed_in, _)| {
-                if let (true, Some(token)) = (*signed_in, token) {
-                    wasm_bindgen_futures::spawn_local(async move {
-                        list.dispatch(LiveAction::Loaded(photos::my_favorites(&token).await));
-                    });
+                let signed_in = *signed_in;
+                async move {
+                    if signed_in {
+                        Some(api.my_favorites().await)
+                    } else {
+                        None
+                    }
                 }
             },
+            Callback::from(move |loaded| {
+                if let Some(loaded) = loaded {
+                    list.dispatch(LiveAction::Loaded(loaded));
+                }
+            }),
         );
     }
     {

@@ -94,3 +94,24 @@ pub fn not_found() -> Html {
         </section>
     }
 }
+
+/// Renders the page for a route.
+pub fn switch(route: Route) -> Html {
+    match route {
+        Route::Gallery => html! { <Gallery /> },
+        Route::Photo { id } => html! { <Photo {id} /> },
+        Route::Provenance { id } => html! { <Provenance {id} /> },
+        Route::Upload => html! { <Upload /> },
+        Route::Collection => html! { <Collection /> },
+        Route::Favorites => html! { <Favorites /> },
+        Route::Trades => html! { <Trades /> },
+        Route::Profile { handle } => html! { <Profile {handle} /> },
+        Route::ProfileRequests => html! { <ProfileRequests /> },
+        Route::Search => html! { <Search /> },
+        Route::Settings => html! { <Settings /> },
+        Route::SignIn => html! { <SignIn /> },
+        Route::Scanner => html! { <Scanner /> },
+        Route::Approve { id } => html! { <Approve {id} /> },
+        Route::NotFound => html! { <NotFound /> },
+    }
+}

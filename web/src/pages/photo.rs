@@ -4,18 +4,19 @@
 use gallery_types::{Event, Photo, UpdatePhotoRequest};
 use web_sys::HtmlInputElement;
 use yew::{
-    Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
+    Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
     use_effect_with, use_reducer, use_state,
 };
 use yew_router::hooks::use_navigator;
 
 use crate::{
-    api::{ApiFailure, photos},
+    api::ApiFailure,
     components::{PageIntro, Placeholder},
+    hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
     route::Route,
-    session::use_session,
+    session::{use_api, use_session},
 };
 
 #[derive(Debug, PartialEq, Properties)]
@@ -33,10 +34,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     // The photo this page showed when its owner deleted it.
     let deleted = use_state(|| None::<i64>);
     let error = use_state(|| None::<Text>);
-    let token = session
-        .session
-        .signed_in()
-        .map(|signed_in| signed_in.access_token.clone());
+    let api = use_api();
     let viewer = session
         .session
         .signed_in()
@@ -44,21 +42,22 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     let id: Option<i64> = props.id.parse().ok();
 
     {
-        let (photo, token) = (photo.dispatcher(), token.clone());
-        use_effect_with(
-            (id, token.is_some(), realtime.reload_generation),
+        let (photo, api) = (photo.dispatcher(), api.clone());
+        use_load(
+            (id, api.signed_in(), realtime.reload_generation),
             move |(id, _, _)| {
                 let id = *id;
-                wasm_bindgen_futures::spawn_local(async move {
-                    photo.dispatch(LiveAction::Loaded(match id {
-                        Some(id) => photos::photo(id, token.as_deref()).await,
+                async move {
+                    match id {
+                        Some(id) => api.photo(id).await,
                         None => Err(ApiFailure::Status {
                             status: 404,
                             body: None,
                         }),
-                    }));
-                });
+                    }
+                }
             },
+            Callback::from(move |loaded| photo.dispatch(LiveAction::Loaded(loaded))),
         );
     }
     {
@@ -85,20 +84,21 @@ pub fn photo_page(props: &PhotoProps) -> Html {
             let is_owner = viewer == Some(current.owner.id);
             let was_deleted = *deleted == Some(current.id);
             let on_favorite = {
-                let (photo, error, token, current) = (
+                let (photo, error, api, current) = (
                     photo.dispatcher(),
                     error.clone(),
-                    token.clone(),
+                    api.clone(),
                     current.clone(),
                 );
                 move |_| {
-                    let Some(token) = token.clone() else {
+                    if !api.signed_in() {
                         error.set(Some(Text::SignInToSee));
                         return;
-                    };
-                    let (photo, error, current) = (photo.clone(), error.clone(), current.clone());
+                    }
+                    let (photo, error, api, current) =
+                        (photo.clone(), error.clone(), api.clone(), current.clone());
                     wasm_bindgen_futures::spawn_local(async move {
-                        match photos::set_favorite(&token, current.id, !current.favorited).await {
+                        match api.set_favorite(current.id, !current.favorited).await {
                             Ok(updated) => photo.dispatch(LiveAction::Loaded(Ok(updated))),
                             Err(failure) => error.set(Some(failure_text(&failure))),
                         }
@@ -106,8 +106,8 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                 }
             };
             let on_delete = {
-                let (error, token, navigator, id) =
-                    (error.clone(), token.clone(), navigator.clone(), current.id);
+                let (error, api, navigator, id) =
+                    (error.clone(), api.clone(), navigator.clone(), current.id);
                 move |_| {
                     let confirmed = web_sys::window()
                         .and_then(|window| {
@@ -116,12 +116,12 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                                 .ok()
                         })
                         .unwrap_or(false);
-                    let (Some(token), true) = (token.clone(), confirmed) else {
+                    if !confirmed {
                         return;
-                    };
-                    let (error, navigator) = (error.clone(), navigator.clone());
+                    }
+                    let (error, api, navigator) = (error.clone(), api.clone(), navigator.clone());
                     wasm_bindgen_futures::spawn_local(async move {
-                        match photos::delete(&token, id).await {
+                        match api.delete_photo(id).await {
                             Ok(()) => {
                                 if let Some(navigator) = navigator {
                                     navigator.push(&Route::Collection);
@@ -196,7 +196,7 @@ struct EditFormProps {
 #[function_component(EditForm)]
 fn edit_form(props: &EditFormProps) -> Html {
     let i18n = use_i18n();
-    let session = use_session();
+    let api = use_api();
     let title = use_state(|| props.photo.title.clone());
     let description = use_state(|| props.photo.description.clone());
     let tags = use_state(|| props.photo.tags.join(", "));
@@ -219,10 +219,6 @@ fn edit_form(props: &EditFormProps) -> Html {
         );
     }
     let onsubmit = {
-        let token = session
-            .session
-            .signed_in()
-            .map(|signed_in| signed_in.access_token.clone());
         let change = UpdatePhotoRequest {
             title: Some((*title).clone()),
             description: Some((*description).clone()),
@@ -236,10 +232,10 @@ fn edit_form(props: &EditFormProps) -> Html {
         let (error, on_saved, id) = (error.clone(), props.on_saved.clone(), props.photo.id);
         move |event: SubmitEvent| {
             event.prevent_default();
-            let Some(token) = token.clone() else { return };
-            let (change, error, on_saved) = (change.clone(), error.clone(), on_saved.clone());
+            let (api, change, error, on_saved) =
+                (api.clone(), change.clone(), error.clone(), on_saved.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match photos::update(&token, id, &change).await {
+                match api.update_photo(id, &change).await {
                     Ok(updated) => {
                         error.set(None);
                         on_saved.emit(updated);

@@ -2,18 +2,17 @@
 //! photos keep their counts and edits current; deleted ones leave.
 
 use gallery_types::SearchResults;
-use gloo_timers::callback::Timeout;
 use web_sys::HtmlInputElement;
 use yew::{
-    Html, InputEvent, TargetCast, function_component, html, use_effect_with, use_reducer, use_state,
+    Callback, Html, InputEvent, TargetCast, function_component, html, use_reducer, use_state,
 };
 
 use crate::{
-    api::photos,
     components::{PageIntro, PhotoCard},
+    hooks::use_load_after,
     i18n::{Text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
-    session::use_session,
+    session::use_api,
 };
 
 /// Wait this long after the last keystroke before asking.
@@ -22,31 +21,34 @@ const DEBOUNCE_MS: u32 = 300;
 #[function_component(Search)]
 pub fn search() -> Html {
     let i18n = use_i18n();
-    let session = use_session();
+    let api = use_api();
     let query = use_state(String::new);
     let realtime = use_realtime();
     let results = use_reducer(Live::<SearchResults>::default);
-    let token = session
-        .session
-        .signed_in()
-        .map(|signed_in| signed_in.access_token.clone());
     {
         let results = results.dispatcher();
-        use_effect_with(
-            ((*query).clone(), realtime.reload_generation),
-            move |(query, _)| {
-                let query = query.trim().to_owned();
-                let timer = (!query.is_empty()).then(|| {
-                    Timeout::new(DEBOUNCE_MS, move || {
-                        wasm_bindgen_futures::spawn_local(async move {
-                            if let Ok(found) = photos::search(&query, token.as_deref()).await {
-                                results.dispatch(LiveAction::Loaded(Ok(found)));
-                            }
-                        });
-                    })
-                });
-                move || drop(timer)
+        use_load_after(
+            DEBOUNCE_MS,
+            (
+                (*query).trim().to_owned(),
+                api.signed_in(),
+                realtime.reload_generation,
+            ),
+            move |(query, _, _)| {
+                let query = query.clone();
+                async move {
+                    if query.is_empty() {
+                        None
+                    } else {
+                        Some(api.search(&query).await)
+                    }
+                }
             },
+            Callback::from(move |found: Option<Result<SearchResults, _>>| {
+                if let Some(Ok(found)) = found {
+                    results.dispatch(LiveAction::Loaded(Ok(found)));
+                }
+            }),
         );
     }
     {

@@ -5,15 +5,15 @@ use gallery_types::{ChangePasswordRequest, Event, Language, SessionInfo, UpdateM
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::{
     Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
-    use_effect_with, use_state,
+    use_state,
 };
 
 use crate::{
-    api,
     components::{PageIntro, SignInPrompt},
-    i18n::{Lang, Text, failure_text, use_i18n},
+    hooks::use_load,
+    i18n::{Text, failure_text, use_i18n},
     realtime::{use_realtime, use_realtime_event},
-    session::{Session, SignedIn, use_session},
+    session::{Session, SignedIn, use_api, use_session},
 };
 
 #[function_component(Settings)]
@@ -27,8 +27,8 @@ pub fn settings() -> Html {
             <div class="stack">
                 <ProfileForm signed_in={(**signed_in).clone()} />
                 <PasswordForm signed_in={(**signed_in).clone()} />
-                <Sessions signed_in={(**signed_in).clone()} />
-                <SignOut signed_in={(**signed_in).clone()} />
+                <Sessions />
+                <SignOut />
             </div>
         },
     };
@@ -71,6 +71,7 @@ fn text_input(state: &yew::UseStateHandle<String>) -> Callback<InputEvent> {
 fn profile_form(props: &SignedInProps) -> Html {
     let i18n = use_i18n();
     let session = use_session();
+    let api = use_api();
     let user = &props.signed_in.user;
     let handle = use_state(|| user.handle.clone().unwrap_or_default());
     let display_name = use_state(|| user.display_name.clone());
@@ -80,7 +81,6 @@ fn profile_form(props: &SignedInProps) -> Html {
     let outcome = use_state(|| None::<Outcome>);
 
     let onsubmit = {
-        let token = props.signed_in.access_token.clone();
         let change = UpdateMeRequest {
             handle: Some((*handle).trim().to_owned()).filter(|handle| !handle.is_empty()),
             display_name: Some((*display_name).clone()),
@@ -95,17 +95,17 @@ fn profile_form(props: &SignedInProps) -> Html {
         );
         move |event: SubmitEvent| {
             event.prevent_default();
-            let (token, change, outcome, update_user, set_lang) = (
-                token.clone(),
+            let (api, change, outcome, update_user, set_lang) = (
+                api.clone(),
                 change.clone(),
                 outcome.clone(),
                 update_user.clone(),
                 set_lang.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                match api::update_me(&token, &change).await {
+                match api.update_me(&change).await {
                     Ok(me) => {
-                        set_lang.emit(Lang::from_code(me.language.code()));
+                        set_lang.emit(me.language);
                         update_user.emit(me);
                         outcome.set(Some(Outcome::Done(Text::Saved)));
                     }
@@ -164,13 +164,13 @@ fn profile_form(props: &SignedInProps) -> Html {
 #[function_component(PasswordForm)]
 fn password_form(props: &SignedInProps) -> Html {
     let i18n = use_i18n();
+    let api = use_api();
     let current = use_state(String::new);
     let new = use_state(String::new);
     let outcome = use_state(|| None::<Outcome>);
     let has_password = props.signed_in.user.has_password;
 
     let onsubmit = {
-        let token = props.signed_in.access_token.clone();
         let change = ChangePasswordRequest {
             current_password: Some((*current).clone()).filter(|_| has_password),
             new_password: (*new).clone(),
@@ -178,15 +178,15 @@ fn password_form(props: &SignedInProps) -> Html {
         let (outcome, current, new) = (outcome.clone(), current.clone(), new.clone());
         move |event: SubmitEvent| {
             event.prevent_default();
-            let (token, change, outcome, current, new) = (
-                token.clone(),
+            let (api, change, outcome, current, new) = (
+                api.clone(),
                 change.clone(),
                 outcome.clone(),
                 current.clone(),
                 new.clone(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                match api::set_password(&token, &change).await {
+                match api.set_password(&change).await {
                     Ok(()) => {
                         current.set(String::new());
                         new.set(String::new());
@@ -215,21 +215,23 @@ fn password_form(props: &SignedInProps) -> Html {
 }
 
 #[function_component(Sessions)]
-fn sessions(props: &SignedInProps) -> Html {
+fn sessions() -> Html {
     let i18n = use_i18n();
+    let api = use_api();
     let realtime = use_realtime();
     let list = use_state(Vec::<SessionInfo>::new);
     let reload = use_state(|| 0u32);
-    let token = props.signed_in.access_token.clone();
     {
-        let (list, token) = (list.clone(), token.clone());
-        use_effect_with((*reload, realtime.reload_generation), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(sessions) = api::sessions(&token).await {
+        let (list, api) = (list.clone(), api.clone());
+        use_load(
+            (*reload, realtime.reload_generation),
+            move |_| async move { api.sessions().await },
+            Callback::from(move |sessions| {
+                if let Ok(sessions) = sessions {
                     list.set(sessions);
                 }
-            });
-        });
+            }),
+        );
     }
     // Sessions ended elsewhere (another device signed out, or was signed out from there).
     // When this session is among them the tab is being signed out: its token no longer works.
@@ -252,11 +254,11 @@ fn sessions(props: &SignedInProps) -> Html {
             <ul class="sessions">
                 { for list.iter().map(|session| {
                     let end = {
-                        let (token, id, reload) = (token.clone(), session.id.to_string(), reload.clone());
+                        let (api, id, reload) = (api.clone(), session.id.to_string(), reload.clone());
                         move |_| {
-                            let (token, id, reload) = (token.clone(), id.clone(), reload.clone());
+                            let (api, id, reload) = (api.clone(), id.clone(), reload.clone());
                             wasm_bindgen_futures::spawn_local(async move {
-                                let _ = api::end_session(&token, &id).await;
+                                let _ = api.end_session(&id).await;
                                 reload.set(*reload + 1);
                             });
                         }
@@ -285,26 +287,26 @@ fn sessions(props: &SignedInProps) -> Html {
 }
 
 #[function_component(SignOut)]
-fn sign_out(props: &SignedInProps) -> Html {
+fn sign_out() -> Html {
     let i18n = use_i18n();
     let session = use_session();
+    let api = use_api();
     let sign_out = {
-        let clear = session.clear.clone();
+        let (clear, api) = (session.clear.clone(), api.clone());
         move |_| {
-            let clear = clear.clone();
+            let (clear, api) = (clear.clone(), api.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let _ = api::logout().await;
+                let _ = api.logout().await;
                 clear.emit(());
             });
         }
     };
     let everywhere = {
-        let clear = session.clear.clone();
-        let token = props.signed_in.access_token.clone();
+        let (clear, api) = (session.clear.clone(), api.clone());
         move |_| {
-            let (clear, token) = (clear.clone(), token.clone());
+            let (clear, api) = (clear.clone(), api.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let _ = api::logout_everywhere(&token).await;
+                let _ = api.logout_everywhere().await;
                 clear.emit(());
             });
         }

@@ -1,24 +1,23 @@
 //! Sign-in: automatic inside Max; on a desktop, a QR code to scan with the phone, or handle
 //! and password; in development mode, a demo account.
 
-use std::{cell::Cell, rc::Rc};
-
 use gallery_types::{ClientMessage, DevSignInRequest, QrLoginCreated, ServerMessage};
 use qrcode::{QrCode, render::svg};
 use web_sys::HtmlInputElement;
 use yew::{
-    AttrValue, Html, SubmitEvent, TargetCast, function_component, html, use_effect_with,
+    AttrValue, Callback, Html, SubmitEvent, TargetCast, function_component, html, use_effect_with,
     use_mut_ref, use_state,
 };
 use yew_router::prelude::Link;
 
 use crate::{
-    api,
+    api::Api,
     components::PageIntro,
+    hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{ConnectionState, use_realtime, use_realtime_message},
     route::Route,
-    session::{Session, use_session},
+    session::{Session, use_api, use_session},
 };
 
 #[function_component(SignIn)]
@@ -67,25 +66,18 @@ fn qr_sign_in() -> Html {
 
     {
         let (request, awaited, error) = (request.clone(), awaited.clone(), error.clone());
-        use_effect_with(*generation, move |_| {
-            // Leaving the page drops a request still being made.
-            let alive = Rc::new(Cell::new(true));
-            let still_alive = alive.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let created = api::start_qr_sign_in().await;
-                if !still_alive.get() {
-                    return;
+        // Leaving the page drops a request still being made.
+        use_load(
+            *generation,
+            |_| async { Api::default().start_qr_sign_in().await },
+            Callback::from(move |created: Result<QrLoginCreated, _>| match created {
+                Ok(created) => {
+                    *awaited.borrow_mut() = Some(created.id.clone());
+                    request.set(Some(created));
                 }
-                match created {
-                    Ok(created) => {
-                        *awaited.borrow_mut() = Some(created.id.clone());
-                        request.set(Some(created));
-                    }
-                    Err(failure) => error.set(Some(failure_text(&failure))),
-                }
-            });
-            move || alive.set(false)
-        });
+                Err(failure) => error.set(Some(failure_text(&failure))),
+            }),
+        );
     }
 
     // Ask the socket to deliver the approval; again on every new connection, which knows
@@ -128,7 +120,9 @@ fn qr_sign_in() -> Html {
                         // Trade the refresh token for the httpOnly cookie at once, so that no
                         // refresh token stays in the page's memory.
                         let signed_in = match tokens.refresh_token.take() {
-                            Some(refresh_token) => api::refresh_into_cookie(refresh_token).await,
+                            Some(refresh_token) => {
+                                Api::default().refresh_into_cookie(refresh_token).await
+                            }
                             None => Ok(tokens),
                         };
                         match signed_in {
@@ -209,7 +203,7 @@ fn password_sign_in() -> Html {
             );
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
-                match api::sign_in_with_password(handle, password).await {
+                match Api::default().sign_in_with_password(handle, password).await {
                     Ok(tokens) => adopt.emit(tokens),
                     Err(failure) => error.set(Some(failure_text(&failure))),
                 }
@@ -253,15 +247,18 @@ fn dev_sign_in() -> Html {
     let session = use_session();
     let enabled = use_state(|| false);
     let error = use_state(|| None::<Text>);
+    let api = use_api();
     {
-        let enabled = enabled.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(options) = api::auth_options().await {
+        let (enabled, api) = (enabled.clone(), api.clone());
+        use_load(
+            (),
+            move |_| async move { api.auth_options().await },
+            Callback::from(move |options: Result<gallery_types::AuthOptions, _>| {
+                if let Ok(options) = options {
                     enabled.set(options.dev_login);
                 }
-            });
-        });
+            }),
+        );
     }
     if !*enabled {
         return html! {};
@@ -271,15 +268,15 @@ fn dev_sign_in() -> Html {
         let error = error.clone();
         let language = i18n.lang;
         move |_| {
-            let (adopt, error) = (adopt.clone(), error.clone());
+            let (adopt, error, api) = (adopt.clone(), error.clone(), api.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let request = DevSignInRequest {
                     user_id: 1,
                     first_name: "Demo".into(),
                     username: Some("demo".into()),
-                    language: Some(gallery_types::Language::from_code(language.code())),
+                    language: Some(language),
                 };
-                match api::sign_in_for_development(request).await {
+                match api.sign_in_for_development(request).await {
                     Ok(tokens) => adopt.emit(tokens),
                     Err(failure) => error.set(Some(failure_text(&failure))),
                 }

@@ -8,11 +8,12 @@ use yew::{
 use yew_router::{hooks::use_navigator, prelude::Link};
 
 use crate::{
-    api::photos::{self, Uploaded},
+    api::photos::Uploaded,
     components::{PageIntro, SignInPrompt},
+    hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     route::Route,
-    session::{Session, use_session},
+    session::{Session, use_api, use_session},
 };
 
 /// The picked file and a URL to preview it.
@@ -33,6 +34,7 @@ impl Picked {
 pub fn upload() -> Html {
     let i18n = use_i18n();
     let session = use_session();
+    let api = use_api();
     let navigator = use_navigator();
     let picked = use_state(|| None::<Picked>);
     let title = use_state(String::new);
@@ -44,14 +46,16 @@ pub fn upload() -> Html {
     let duplicate = use_state(|| None::<Option<i64>>);
     let max_bytes = use_state(|| None::<u64>);
     {
-        let max_bytes = max_bytes.clone();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(status) = crate::api::status().await {
+        let (max_bytes, api) = (max_bytes.clone(), api.clone());
+        use_load(
+            (),
+            move |_| async move { api.status().await },
+            Callback::from(move |status: Result<gallery_types::ServiceStatus, _>| {
+                if let Ok(status) = status {
                     max_bytes.set(Some(status.max_upload_bytes));
                 }
-            });
-        });
+            }),
+        );
     }
     // The preview's object URL is released when the page goes.
     {
@@ -65,7 +69,7 @@ pub fn upload() -> Html {
         });
     }
 
-    let Session::SignedIn(signed_in) = &session.session else {
+    let Session::SignedIn(_) = &session.session else {
         return html! {
             <section class="page" data-page="upload">
                 <PageIntro title={Text::UploadTitle} lead={Text::UploadLead} />
@@ -113,7 +117,6 @@ pub fn upload() -> Html {
     };
 
     let onsubmit = {
-        let token = signed_in.access_token.clone();
         let (picked, title, description, tags) = (
             (*picked).clone(),
             (*title).clone(),
@@ -148,8 +151,8 @@ pub fn upload() -> Html {
                 error.set(Some(Text::ErrorGeneric));
                 return;
             }
-            let (token, progress, error, duplicate, navigator) = (
-                token.clone(),
+            let (api, progress, error, duplicate, navigator) = (
+                api.clone(),
                 progress.clone(),
                 error.clone(),
                 duplicate.clone(),
@@ -162,7 +165,7 @@ pub fn upload() -> Html {
                 Callback::from(move |share: f64| progress.set(Some(share)))
             };
             wasm_bindgen_futures::spawn_local(async move {
-                match photos::upload(&token, form, report).await {
+                match api.upload(form, report).await {
                     Ok(Uploaded::Created(photo)) => {
                         progress.set(Some(1.0));
                         if let Some(navigator) = navigator {

@@ -10,13 +10,14 @@ use std::{
 };
 
 use gallery_types::{ClientMessage, Event, ServerMessage, close_code};
+use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
-use web_sys::{CloseEvent, EventTarget, MessageEvent, WebSocket};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
 use yew::Callback;
 
 use super::StatusChange;
-use crate::api;
+use crate::api::Api;
 
 /// The first retry waits up to this long; each further one up to twice as long as the last.
 const FIRST_RETRY_MS: f64 = 500.0;
@@ -113,7 +114,7 @@ pub(super) struct Connection {
     viewer: Cell<Option<i64>>,
     phase: RefCell<Phase>,
     /// Browser events that cut a pause short or end a socket the network left behind.
-    browser_events: RefCell<Vec<BrowserEvent>>,
+    browser_events: RefCell<Vec<EventListener>>,
 }
 
 /// What a connection is doing.
@@ -199,7 +200,7 @@ impl Connection {
         *self.phase.borrow_mut() = Phase::Ticket;
         let connection = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let ticket = api::ws_ticket(&token).await;
+            let ticket = Api::with_token(Some(&token)).ws_ticket().await;
             let Some(connection) = connection.upgrade() else {
                 return;
             };
@@ -349,7 +350,7 @@ impl Connection {
         self.failures.set(attempt);
         let timer = {
             let connection = Rc::downgrade(self);
-            Timeout::new(backoff_ms(attempt), move || {
+            Timeout::new(backoff_ms(attempt, js_sys::Math::random()), move || {
                 if let Some(connection) = connection.upgrade() {
                     connection.attempt();
                 }
@@ -363,30 +364,31 @@ impl Connection {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let mut events = Vec::new();
         let connection = Rc::downgrade(self);
-        events.extend(BrowserEvent::listen(window.clone().into(), "online", {
-            let connection = connection.clone();
-            move || {
-                if let Some(connection) = connection.upgrade() {
-                    connection.retry_now();
+        let mut events = vec![
+            EventListener::new(&window, "online", {
+                let connection = connection.clone();
+                move |_| {
+                    if let Some(connection) = connection.upgrade() {
+                        connection.retry_now();
+                    }
                 }
-            }
-        }));
-        events.extend(BrowserEvent::listen(window.clone().into(), "offline", {
-            let connection = connection.clone();
-            move || {
-                if let Some(connection) = connection.upgrade() {
-                    connection.went_offline();
+            }),
+            EventListener::new(&window, "offline", {
+                let connection = connection.clone();
+                move |_| {
+                    if let Some(connection) = connection.upgrade() {
+                        connection.went_offline();
+                    }
                 }
-            }
-        }));
+            }),
+        ];
         if let Some(document) = window.document() {
             // Phones suspend background tabs; coming back should not wait out a long pause.
-            events.extend(BrowserEvent::listen(
-                document.into(),
+            events.push(EventListener::new(
+                &document,
                 "visibilitychange",
-                move || {
+                move |_| {
                     if let Some(connection) = connection.upgrade()
                         && tab_visible()
                     {
@@ -426,46 +428,14 @@ impl Drop for OpenSocket {
     }
 }
 
-/// A listener on a browser event target, removed when dropped.
-struct BrowserEvent {
-    target: EventTarget,
-    kind: &'static str,
-    callback: Closure<dyn FnMut()>,
-}
-
-impl BrowserEvent {
-    fn listen(
-        target: EventTarget,
-        kind: &'static str,
-        callback: impl FnMut() + 'static,
-    ) -> Option<Self> {
-        let callback = Closure::<dyn FnMut()>::new(callback);
-        target
-            .add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref())
-            .ok()?;
-        Some(Self {
-            target,
-            kind,
-            callback,
-        })
-    }
-}
-
-impl Drop for BrowserEvent {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback(self.kind, self.callback.as_ref().unchecked_ref());
-    }
-}
-
 /// The pause before try number `attempt` (from 1): a ceiling doubling from
-/// [`FIRST_RETRY_MS`] up to [`LONGEST_RETRY_MS`], and a random point in its upper half, so
-/// that the many clients a restarting server dropped together do not return together.
-fn backoff_ms(attempt: u32) -> u32 {
+/// [`FIRST_RETRY_MS`] up to [`LONGEST_RETRY_MS`], and a point in its upper half chosen by
+/// `random` (in `0..1`), so that the many clients a restarting server dropped together do
+/// not return together.
+fn backoff_ms(attempt: u32, random: f64) -> u32 {
     let doublings = attempt.saturating_sub(1).min(16) as i32;
     let ceiling = (FIRST_RETRY_MS * 2f64.powi(doublings)).min(LONGEST_RETRY_MS);
-    (ceiling * (0.5 + js_sys::Math::random() / 2.0)) as u32
+    (ceiling * (0.5 + random.clamp(0.0, 1.0) / 2.0)) as u32
 }
 
 /// `ws(s)://<this host>/ws?ticket=..&after=..`.
@@ -509,4 +479,27 @@ fn tab_visible() -> bool {
 /// A note for developers in the console (a warning: errors are for what breaks the app).
 fn warn(text: &str) {
     web_sys::console::warn_1(&JsValue::from_str(text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn the_pause_doubles_up_to_the_longest_and_stays_in_the_upper_half() {
+        let ceilings: Vec<u32> = (1..=8).map(|attempt| backoff_ms(attempt, 1.0)).collect();
+        assert_eq!(
+            ceilings,
+            [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]
+        );
+        assert_eq!(backoff_ms(1, 0.0), 250);
+        assert_eq!(backoff_ms(40, 0.0), 15_000);
+        for attempt in 1..=20 {
+            let (low, high) = (backoff_ms(attempt, 0.0), backoff_ms(attempt, 0.999));
+            assert!(
+                low > 0 && low <= high && high <= 30_000,
+                "attempt {attempt}"
+            );
+        }
+    }
 }

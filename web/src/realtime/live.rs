@@ -105,3 +105,105 @@ impl<T: LiveData + 'static> Reducible for Live<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gallery_types::{
+        FavoriteCount, PhotoDeleted, PhotoUpdated, PhotoUrls, ProfileVisibility, UserSummary,
+    };
+
+    use super::*;
+
+    fn photo(id: i64) -> Photo {
+        let someone = UserSummary {
+            id: 1,
+            handle: None,
+            display_name: "Ann".into(),
+        };
+        Photo {
+            id,
+            object_id: id,
+            title: format!("photo {id}"),
+            description: String::new(),
+            tags: Vec::new(),
+            creator: someone.clone(),
+            owner: someone,
+            favorite_count: 0,
+            favorited: false,
+            format: "jpeg".into(),
+            width: 4,
+            height: 3,
+            frame_count: 1,
+            byte_size: 10,
+            placeholder: String::new(),
+            urls: PhotoUrls {
+                original: String::new(),
+                preview: String::new(),
+                thumbnail: String::new(),
+            },
+            created_at: Default::default(),
+        }
+    }
+
+    fn loaded(photos: Vec<Photo>) -> Rc<Live<Vec<Photo>>> {
+        Rc::new(Live::default()).reduce(LiveAction::Loaded(Ok(photos)))
+    }
+
+    fn count(photo_id: i64, favorite_count: i32) -> LiveAction<Vec<Photo>> {
+        LiveAction::Event(Event::FavoriteCount(FavoriteCount {
+            photo_id,
+            favorite_count,
+        }))
+    }
+
+    #[test]
+    fn events_in_a_row_each_apply_to_the_result_of_the_one_before() {
+        let live = loaded(vec![photo(1), photo(2)])
+            .reduce(count(1, 5))
+            .reduce(LiveAction::Event(Event::PhotoUpdated(PhotoUpdated {
+                photo_id: 1,
+                title: "renamed".into(),
+                description: "d".into(),
+                tags: vec!["sea".into()],
+            })))
+            .reduce(LiveAction::Event(Event::PhotoDeleted(PhotoDeleted {
+                photo_id: 2,
+            })));
+        let Some(Ok(photos)) = &live.value else {
+            panic!("loaded")
+        };
+        assert_eq!(photos.len(), 1);
+        assert_eq!(
+            (photos[0].favorite_count, photos[0].title.as_str()),
+            (5, "renamed")
+        );
+        assert_eq!(photos[0].tags, vec!["sea".to_owned()]);
+    }
+
+    #[test]
+    fn unrelated_events_keep_the_same_value() {
+        let live = loaded(vec![photo(1)]);
+        let after = live.clone().reduce(count(99, 3));
+        assert!(Rc::ptr_eq(&live, &after), "nothing to render again");
+        let after = live
+            .clone()
+            .reduce(LiveAction::Event(Event::ProfileVisibility(
+                ProfileVisibility {
+                    user_id: 1,
+                    is_private: true,
+                },
+            )));
+        assert!(Rc::ptr_eq(&live, &after));
+    }
+
+    #[test]
+    fn events_before_the_first_answer_are_ignored_and_a_new_answer_replaces() {
+        let empty = Rc::new(Live::<Vec<Photo>>::default()).reduce(count(1, 5));
+        assert!(empty.value.is_none());
+        let replaced = loaded(vec![photo(1)]).reduce(LiveAction::Loaded(Ok(vec![photo(7)])));
+        let Some(Ok(photos)) = &replaced.value else {
+            panic!("loaded")
+        };
+        assert_eq!(photos.iter().map(|photo| photo.id).collect::<Vec<_>>(), [7]);
+    }
+}
