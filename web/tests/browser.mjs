@@ -114,3 +114,33 @@ export async function startSlowUplink(bytesPerSecond) {
     }),
   };
 }
+
+// Asserts that what a person should see of the images matching `selector` is there: at least
+// `atLeast` of them, each decoded (its pixels arrived and are valid), laid out in a box of at
+// least 8×8 px, and not hidden (opacity, visibility). Waits up to `timeout` for it, since
+// images arrive and fade in after the page renders.
+export async function expectImagesShown(page, selector, { atLeast = 1, timeout = 10_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let images = [];
+  for (;;) {
+    images = await page.locator(selector).evaluateAll((elements) => Promise.all(elements.map(async (image) => {
+      const decoded = await image.decode().then(() => image.naturalWidth > 0, () => false);
+      const box = image.getBoundingClientRect();
+      const style = getComputedStyle(image);
+      return {
+        src: image.currentSrc || image.src,
+        decoded,
+        width: Math.round(box.width),
+        height: Math.round(box.height),
+        opacity: Number(style.opacity),
+        visibility: style.visibility,
+      };
+    })));
+    const shown = (image) => image.decoded && image.width >= 8 && image.height >= 8
+      && image.opacity > 0.9 && image.visibility === 'visible';
+    if (images.length >= atLeast && images.every(shown)) return images;
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`images ${selector} are not all shown: ${JSON.stringify(images)}`);
+}

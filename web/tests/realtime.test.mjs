@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { baseUrl, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
+import { baseUrl, expectImagesShown, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
 
 let browser;
 // Bob acts through the API, as his phone would; the pages under test belong to Alice.
@@ -95,9 +95,11 @@ test("another user's upload, favorite, edit and deletion show up without reloadi
   await screenshot(page, 'desktop-new-photos');
   await announcement.click();
   await card.waitFor();
+  await expectImagesShown(page, '[data-testid="photo-grid"] .photo-card img', { atLeast: 2 });
 
   // On the photo's page, Bob's favorite, edit and deletion arrive as they happen.
   await card.click();
+  await expectImagesShown(page, '[data-testid="photo-viewer"] img');
   await page.locator('[data-testid="photo-title"]', { hasText: 'Harbour at dawn' }).waitFor();
   await page.locator('[data-testid="favorite"]', { hasText: '♥ 0' }).waitFor();
   const requests = countPhotoRequests(page, photo.id);

@@ -134,7 +134,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
             };
             html! {
                 <article class="photo-detail" data-testid="photo-detail">
-                    <div class="viewer" style={format!("aspect-ratio: {} / {}", current.width, current.height)}>
+                    <div class="viewer" data-testid="photo-viewer" style={viewer_style(current)}>
                         <Placeholder hash={current.placeholder.clone()} />
                         <img src={current.urls.preview.clone()} alt={current.title.clone()} />
                     </div>
@@ -184,6 +184,15 @@ pub fn photo_page(props: &PhotoProps) -> Html {
             { body }
         </section>
     }
+}
+
+/// The viewer's box: the photo's aspect ratio, as wide as the column allows while no taller
+/// than 75% of the screen.
+fn viewer_style(photo: &Photo) -> String {
+    let (width, height) = (photo.width.max(1), photo.height.max(1));
+    format!(
+        "aspect-ratio: {width} / {height}; width: min(100%, calc(75vh * {width} / {height}))"
+    )
 }
 
 #[derive(Debug, PartialEq, Properties)]
