@@ -258,6 +258,68 @@ begin
 end;
 $$;
 
+-- migration 20261202000005 (event visibility)
+-- Who may see an event is decided again whenever it is read (replayed on a socket, or served
+-- by GET /api/events), not only when it was written: an event about a photo is shown only
+-- while the photo exists (its deletion excepted) and its current owner's profile is public,
+-- or to that owner. A photo's title, tags and files are never replayed to anyone who may no
+-- longer see them.
+
+-- The photo an event is about, if any.
+alter table events add column photo_id bigint;
+
+-- Events written before this column existed name their photo only in the payload.
+update events
+set photo_id = coalesce((payload -> 'photo' ->> 'id')::bigint, (payload ->> 'photo_id')::bigint)
+where kind in ('photo_created', 'photo_updated', 'photo_deleted', 'favorite_count');
+
+-- Whether `viewer` (null: anonymous) may see an event with these columns now. Every read of
+-- the events table for a client goes through it.
+create function event_visible_to(
+    event_audience bigint[],
+    event_kind text,
+    event_photo_id bigint,
+    viewer bigint
+)
+returns boolean
+language sql
+stable
+as $$
+    select (event_audience is null or viewer = any (event_audience))
+       and (event_photo_id is null or exists (
+               select 1
+               from photos p
+               join art_objects o on o.photo_id = p.id
+               join users w on w.id = o.owner_id
+               where p.id = event_photo_id
+                 and (not w.is_private or w.id = viewer)
+                 and (p.deleted_at is null or event_kind = 'photo_deleted')
+           ))
+$$;
+
+-- As before (see migration 0004), now also recording the event's photo.
+drop function publish_event(text, bigint[], json);
+create function publish_event(
+    event_kind text,
+    event_audience bigint[],
+    event_payload json,
+    event_photo_id bigint
+)
+returns bigint
+language plpgsql
+as $$
+declare
+    new_seq bigint;
+begin
+    perform pg_advisory_xact_lock(7412063001);
+    insert into events (kind, audience, payload, photo_id)
+    values (event_kind, event_audience, event_payload, event_photo_id)
+    returning seq into new_seq;
+    perform pg_notify('gallery_events', new_seq::text);
+    return new_seq;
+end;
+$$;
+
 -- sqlx's record of applied migrations
 create table if not exists _sqlx_migrations (
     version bigint primary key,
@@ -272,6 +334,7 @@ insert into _sqlx_migrations (version, description, success, checksum, execution
     (20261122000001, 'extensions', true, '\xef1d97c9498465194072440ab6a8115756ae51e7251c8844f980d765415f325b2039325cdc5b630285ae62caf0fe1ffb', 0),
     (20261122000002, 'users and sessions', true, '\x6f1c8b2e2d95678e9088d7f84d688dab741e7f14194e01dbdcafa2556b283eae6263c67d72b34a1613b97194056eae12', 0),
     (20261122000003, 'photos', true, '\xcfd1d54c9ee808edcd2d3138a6b27ac15ead516cb94cc010e6a40eda2a9bcd7f3a72fe90ef08798bcd0d49c4c442d3eb', 0),
-    (20261122000004, 'events', true, '\xff253a6abd011f34ed333a80e3774f03be95f850913726ae3f4370c194913030dfdf18df7170429e9f2ac8139cd36e86', 0);
+    (20261122000004, 'events', true, '\xff253a6abd011f34ed333a80e3774f03be95f850913726ae3f4370c194913030dfdf18df7170429e9f2ac8139cd36e86', 0),
+    (20261202000005, 'event visibility', true, '\x7a81ee3676c69caa26f478ff2b4adab68278b5f7a098d70006fc6f2505e8078d738569120d6f1a95124b5435828bc51a', 0);
 
 commit;

@@ -95,6 +95,18 @@ impl Event {
             Event::SessionsRevoked(_) => "sessions_revoked",
         }
     }
+
+    /// The photo the event is about, if any: who may see the event follows who may see the
+    /// photo, decided anew whenever the event is read.
+    pub fn photo_id(&self) -> Option<i64> {
+        match self {
+            Event::PhotoCreated(created) => Some(created.photo.id),
+            Event::PhotoUpdated(PhotoUpdated { photo_id, .. })
+            | Event::PhotoDeleted(PhotoDeleted { photo_id })
+            | Event::FavoriteCount(FavoriteCount { photo_id, .. }) => Some(*photo_id),
+            Event::ProfileVisibility(_) | Event::SessionsRevoked(_) => None,
+        }
+    }
 }
 
 /// `photo_created`. `photo.favorited` is always false: events are the same for every viewer.

@@ -57,10 +57,11 @@ pub async fn publish(
 ) -> Result<i64, DbError> {
     let payload = serde_json::to_string(event).expect("events always serialize");
     sqlx::query_scalar!(
-        r#"select publish_event($1, $2, $3::text::json) as "seq!""#,
+        r#"select publish_event($1, $2, $3::text::json, $4) as "seq!""#,
         event.kind(),
         audience.as_column(),
         payload,
+        event.photo_id(),
     )
     .fetch_one(connection)
     .await
@@ -76,7 +77,9 @@ pub struct StoredEvent {
     pub payload: String,
 }
 
-/// Events with `after < seq <= until` that `viewer` may see, oldest first, at most `limit`.
+/// Events with `after < seq <= until` that `viewer` may see *now*, oldest first, at most
+/// `limit`: their audience admits the viewer, and an event about a photo is left out once the
+/// viewer may no longer see that photo (`event_visible_to`, migration 0005).
 pub async fn visible_between(
     pool: &PgPool,
     viewer: Option<i64>,
@@ -88,7 +91,7 @@ pub async fn visible_between(
         StoredEvent,
         r#"
         select seq, kind, audience, payload::text as "payload!" from events
-        where seq > $1 and seq <= $2 and (audience is null or $3::bigint = any (audience))
+        where seq > $1 and seq <= $2 and event_visible_to(audience, kind, photo_id, $3::bigint)
         order by seq
         limit $4
         "#,

@@ -818,3 +818,119 @@ async fn events_can_be_read_over_http_too() {
     let too_old: Value = app.get("/api/events?after=-1").await.json().await.unwrap();
     assert_eq!(too_old["code"], "bad_request");
 }
+
+/// The kinds and titles of every `photo_created` event in `page` (`GET /api/events`).
+fn created_titles(page: &Value) -> Vec<String> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["event"]["kind"] == "photo_created")
+        .map(|event| event["event"]["photo"]["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every event kind in `page` that concerns photo `photo_id`.
+fn kinds_about(page: &Value, photo_id: i64) -> Vec<String> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| {
+            let event = &event["event"];
+            event["photo_id"].as_i64() == Some(photo_id)
+                || event["photo"]["id"].as_i64() == Some(photo_id)
+        })
+        .map(|event| event["event"]["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_photo_of_an_owner_gone_private_is_never_replayed_to_others() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9101, "Ann", None).await;
+    let bob = app.sign_in(9102, "Bob", None).await;
+    let photo_id = photo_of(&app, &ann, 31).await;
+    patch_photo(&app, &ann, photo_id, &json!({ "title": "Ann's secret garden" })).await;
+    toggle_favorite(&app, &bob, photo_id, true).await;
+    let response = app
+        .client
+        .patch(app.url("/api/me"))
+        .bearer_auth(&ann.access_token)
+        .json(&json!({ "is_private": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let read = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut request = app.client.get(app.url("/api/events?after=0"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    for (who, page) in [
+        ("anonymous", read(None).await),
+        ("Bob", read(Some(bob.access_token.clone())).await),
+    ] {
+        assert_eq!(kinds_about(&page, photo_id), Vec::<String>::new(), "{who}");
+        assert!(
+            !page.to_string().contains("secret garden"),
+            "{who} sees nothing of it: {page}"
+        );
+    }
+    let owner = read(Some(ann.access_token.clone())).await;
+    assert_eq!(
+        kinds_about(&owner, photo_id),
+        ["photo_created", "photo_updated", "favorite_count"],
+        "Ann still sees her own"
+    );
+
+    // The socket's replay follows the same rule.
+    let (mut anonymous, hello) = app
+        .open(Open {
+            after: Some(0),
+            ..Open::default()
+        })
+        .await;
+    assert!(!hello.reload);
+    let (seq, event) = anonymous.event().await;
+    assert!(
+        matches!(event, Event::ProfileVisibility(ref change) if change.is_private),
+        "the first event it may see is the privacy change: {seq} {event:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_photo_is_never_replayed_but_its_deletion_is() {
+    let app = spawn_app().await;
+    let bob = app.sign_in(9103, "Bob", None).await;
+    let kept = photo_of(&app, &bob, 32).await;
+    let gone = photo_of(&app, &bob, 33).await;
+    patch_photo(&app, &bob, gone, &json!({ "title": "soon gone" })).await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/photos/{gone}")))
+        .bearer_auth(&bob.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let everyone: Value = app.get("/api/events?after=0").await.json().await.unwrap();
+    assert_eq!(kinds_about(&everyone, gone), ["photo_deleted"]);
+    assert_eq!(created_titles(&everyone), ["photo 32"], "only the photo that still exists");
+    assert!(!everyone.to_string().contains("soon gone"));
+    let owner: Value = app
+        .get_as("/api/events?after=0", &bob.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kinds_about(&owner, gone), ["photo_deleted"], "nor to its owner");
+    assert_eq!(kinds_about(&owner, kept), ["photo_created"]);
+}
