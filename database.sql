@@ -320,6 +320,11 @@ begin
 end;
 $$;
 
+-- migration 20261202000006 (handle search)
+-- People are searched by handle as well as by name (`%` similarity and ILIKE): without an
+-- index of its own every search read the whole users table.
+create index users_handle_trgm_idx on users using gin (handle gin_trgm_ops);
+
 -- sqlx's record of applied migrations
 create table if not exists _sqlx_migrations (
     version bigint primary key,
@@ -335,6 +340,7 @@ insert into _sqlx_migrations (version, description, success, checksum, execution
     (20261122000002, 'users and sessions', true, '\x6f1c8b2e2d95678e9088d7f84d688dab741e7f14194e01dbdcafa2556b283eae6263c67d72b34a1613b97194056eae12', 0),
     (20261122000003, 'photos', true, '\xcfd1d54c9ee808edcd2d3138a6b27ac15ead516cb94cc010e6a40eda2a9bcd7f3a72fe90ef08798bcd0d49c4c442d3eb', 0),
     (20261122000004, 'events', true, '\xff253a6abd011f34ed333a80e3774f03be95f850913726ae3f4370c194913030dfdf18df7170429e9f2ac8139cd36e86', 0),
-    (20261202000005, 'event visibility', true, '\x7a81ee3676c69caa26f478ff2b4adab68278b5f7a098d70006fc6f2505e8078d738569120d6f1a95124b5435828bc51a', 0);
+    (20261202000005, 'event visibility', true, '\x7a81ee3676c69caa26f478ff2b4adab68278b5f7a098d70006fc6f2505e8078d738569120d6f1a95124b5435828bc51a', 0),
+    (20261202000006, 'handle search', true, '\x6ae921900041090b7e45cd98a2de0bbaf86a7fbee2eeb256220251164fd74591b856be0ced544eee7e380cc742d1807c', 0);
 
 commit;

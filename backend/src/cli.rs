@@ -44,8 +44,7 @@ impl Cli {
                 app.run_until(shutdown_signal()).await
             }
             Command::Migrate(config) => {
-                let pool = db::connect(&config.database, &config.storage).await?;
-                db::migrate(&pool).await?;
+                db::migrate(&config.database, &config.storage).await?;
                 tracing::info!("database schema is up to date");
                 Ok(())
             }

@@ -130,6 +130,15 @@ pub struct DatabaseConfig {
         default_value_t = 3
     )]
     pub timeout_seconds: u64,
+
+    /// Milliseconds any one statement may run before PostgreSQL cancels it (the request then
+    /// fails with 503 instead of holding a connection). Migrations are not limited.
+    #[arg(
+        long = "db-statement-timeout-ms",
+        env = "GALLERY_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub statement_timeout_ms: u64,
 }
 
 impl DatabaseConfig {
@@ -243,6 +252,10 @@ pub struct RateLimitConfig {
     /// Password sign-in attempts per handle per minute.
     #[arg(long, env = "GALLERY_RATE_LOGIN_PER_HANDLE_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_per_handle_per_minute: u32,
+
+    /// Searches per client IP per minute.
+    #[arg(long, env = "GALLERY_RATE_SEARCHES_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub searches_per_minute: u32,
 
     /// Writes (POST, PUT, PATCH, DELETE) per signed-in user per minute.
     #[arg(long, env = "GALLERY_RATE_WRITES_PER_MINUTE", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]

@@ -6,7 +6,7 @@ use anyhow::Context;
 use gallery_types::DatabaseState;
 use secrecy::ExposeSecret;
 use sqlx::{
-    PgPool,
+    Connection, PgConnection, PgPool,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -49,25 +49,37 @@ pub fn connect_options(
     }
 }
 
-/// Opens the pool; fails if the database cannot be reached now.
+/// Opens the pool; fails if the database cannot be reached now. Every statement on its
+/// connections is cancelled after the configured statement timeout.
 pub async fn connect(database: &DatabaseConfig, storage: &StorageConfig) -> anyhow::Result<PgPool> {
     let options = connect_options(database, storage)?;
     let target = describe(&options);
+    let timeout = database.statement_timeout_ms.to_string();
     PgPoolOptions::new()
         .max_connections(database.max_connections)
         .acquire_timeout(database.timeout())
-        .connect_with(options)
+        .connect_with(options.options([("statement_timeout", timeout.as_str())]))
         .await
         .with_context(|| format!("cannot connect to PostgreSQL at {target}"))
 }
 
-/// Applies every migration not yet applied. Safe to run from several instances at once: the
-/// migrator holds an advisory lock while it works.
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR
-        .run(pool)
+/// Applies every migration not yet applied, on a connection of its own that no statement
+/// timeout applies to (a migration may take long). Safe to run from several instances at
+/// once: the migrator holds an advisory lock while it works.
+pub async fn migrate(database: &DatabaseConfig, storage: &StorageConfig) -> anyhow::Result<()> {
+    let options = connect_options(database, storage)?;
+    let target = describe(&options);
+    let mut connection = PgConnection::connect_with(&options)
         .await
-        .context("cannot apply database migrations")
+        .with_context(|| format!("cannot connect to PostgreSQL at {target}"))?;
+    MIGRATOR
+        .run(&mut connection)
+        .await
+        .context("cannot apply database migrations")?;
+    connection
+        .close()
+        .await
+        .context("cannot close the migration connection")
 }
 
 /// Whether the database answers a trivial query within [`PING_TIMEOUT`].
@@ -115,12 +127,17 @@ impl DbError {
             .and_then(|error| error.constraint())
     }
 
-    /// Whether the database could not be reached at all (rather than refusing a statement).
+    /// Whether the database could not serve the statement right now (it cannot be reached,
+    /// or it cancelled the statement at the statement timeout), rather than refusing it:
+    /// trying again later may work.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self.source,
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-        )
+        /// SQLSTATE `query_canceled`, which a statement timeout raises.
+        const QUERY_CANCELED: &str = "57014";
+        match &self.source {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(error) => error.code().as_deref() == Some(QUERY_CANCELED),
+            _ => false,
+        }
     }
 }
 

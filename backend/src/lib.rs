@@ -9,7 +9,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod body_limit;
 pub mod caller;
 pub mod cli;
 pub mod client_ip;
@@ -23,6 +22,7 @@ pub mod photos;
 pub mod profiles;
 pub mod rate_limit;
 pub mod realtime;
+pub mod request_guard;
 pub mod startup;
 pub mod telemetry;
 pub mod users;

@@ -1,7 +1,7 @@
 //! Rate limits (governor), attached to the operations they protect: per client address on
-//! signing in, per handle on password sign-in, per user on changes. An operation declares its
-//! limit with `transform = "limit_sign_ins"` or `transform = "limit_writes"` (checked before
-//! anything else of the request is read); the per-handle limit is checked by the password
+//! signing in and on searching, per handle on password sign-in, per user on changes. An
+//! operation declares its limit with `transform = "limit_sign_ins"`, `"limit_searches"` or
+//! `"limit_writes"` (checked before anything else of the request is read); the per-handle limit is checked by the password
 //! sign-in itself, on the body it has already parsed. Refused requests get 429 with
 //! `Retry-After` and the JSON error.
 
@@ -18,6 +18,7 @@ use crate::{caller::Caller, client_ip::ClientIp, config::RateLimitConfig, error:
 /// The limiters, one per kind of key. Shared with every request as poem data.
 pub struct RateLimits {
     sign_in_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    searches_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     login_by_handle: DefaultKeyedRateLimiter<String>,
     writes_by_user: DefaultKeyedRateLimiter<i64>,
 }
@@ -26,6 +27,7 @@ impl RateLimits {
     pub fn new(config: &RateLimitConfig) -> Self {
         Self {
             sign_in_by_ip: RateLimiter::keyed(per_minute(config.sign_in_per_minute)),
+            searches_by_ip: RateLimiter::keyed(per_minute(config.searches_per_minute)),
             login_by_handle: RateLimiter::keyed(per_minute(config.login_per_handle_per_minute)),
             writes_by_user: RateLimiter::keyed(per_minute(config.writes_per_minute)),
         }
@@ -35,9 +37,11 @@ impl RateLimits {
     /// ever seen. Run periodically.
     pub fn forget_idle(&self) {
         self.sign_in_by_ip.retain_recent();
+        self.searches_by_ip.retain_recent();
         self.login_by_handle.retain_recent();
         self.writes_by_user.retain_recent();
         self.sign_in_by_ip.shrink_to_fit();
+        self.searches_by_ip.shrink_to_fit();
         self.login_by_handle.shrink_to_fit();
         self.writes_by_user.shrink_to_fit();
     }
@@ -53,14 +57,19 @@ impl RateLimits {
     }
 
     fn sign_in(&self, request: &Request) -> Result<(), TooManyRequests> {
-        match ClientIp::of(request) {
-            Some(ip) => check(
-                &self.sign_in_by_ip,
-                &address_key(ip),
-                "too many sign-in attempts from this address",
-            ),
-            None => Ok(()),
-        }
+        by_address(
+            &self.sign_in_by_ip,
+            request,
+            "too many sign-in attempts from this address",
+        )
+    }
+
+    fn search(&self, request: &Request) -> Result<(), TooManyRequests> {
+        by_address(
+            &self.searches_by_ip,
+            request,
+            "too many searches from this address",
+        )
     }
 
     fn write(&self, request: &Request) -> Result<(), TooManyRequests> {
@@ -81,6 +90,15 @@ impl RateLimits {
 pub fn limit_sign_ins<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
     endpoint.before(|request: Request| async move {
         limits(&request).sign_in(&request).map_err(ApiError::from)?;
+        Ok(request)
+    })
+}
+
+/// For `transform = "limit_searches"`: the operation searches (every name and every photo's
+/// words), limited per client address, signed in or not.
+pub fn limit_searches<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
+    endpoint.before(|request: Request| async move {
+        limits(&request).search(&request).map_err(ApiError::from)?;
         Ok(request)
     })
 }
@@ -112,6 +130,19 @@ pub struct TooManyRequests {
 impl From<TooManyRequests> for ApiError {
     fn from(refused: TooManyRequests) -> Self {
         ApiError::rate_limited(refused.to_string(), refused.seconds)
+    }
+}
+
+/// Checks the bucket of the request's client address (an unknown address is not limited:
+/// only in-process tests make requests without one).
+fn by_address(
+    limiter: &DefaultKeyedRateLimiter<IpAddr>,
+    request: &Request,
+    what: &'static str,
+) -> Result<(), TooManyRequests> {
+    match ClientIp::of(request) {
+        Some(ip) => check(limiter, &address_key(ip), what),
+        None => Ok(()),
     }
 }
 

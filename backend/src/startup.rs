@@ -18,7 +18,6 @@ use sqlx::{PgPool, postgres::PgListener};
 
 use crate::{
     auth::{self, AccountApi, AuthState, QrApi, QrSocketRequests, SignInApi},
-    body_limit,
     client_ip::{self, TrustedProxies},
     config::ServeConfig,
     db, error,
@@ -31,7 +30,7 @@ use crate::{
     profiles::MeApi,
     rate_limit::RateLimits,
     realtime::{self, Realtime, RealtimeApi},
-    telemetry,
+    request_guard, telemetry,
     web::WebClient,
 };
 
@@ -63,8 +62,8 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        db::migrate(&config.database, &config.storage).await?;
         let pool = db::connect(&config.database, &config.storage).await?;
-        db::migrate(&pool).await?;
         let (hub, event_listener) =
             EventHub::connect(&pool, config.realtime.queue, &[auth::QR_CHANNEL]).await?;
         let auth = Arc::new(AuthState::new(
@@ -197,7 +196,7 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .with(CookieJarManager::new())
         // The layers' types nest too deep for the compiler to lay out the whole stack.
         .boxed()
-        .around(body_limit::cap)
+        .around(request_guard::guard)
         .around(move |next, request| {
             let trusted = trusted.clone();
             async move { client_ip::resolve(next, request, &trusted).await }

@@ -25,6 +25,8 @@ pub struct ErrorBody {
 pub enum ErrorCode {
     /// The request is malformed: unparsable body, bad parameter, missing field.
     BadRequest,
+    /// A text (in the path, the query, or the body) holds a NUL character.
+    InvalidText,
     /// No valid credentials were presented.
     Unauthorized,
     /// The credentials are valid but do not allow this.
@@ -102,7 +104,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            BadRequest | InitDataMalformed | InvalidMessage => 400,
+            BadRequest | InvalidText | InitDataMalformed | InvalidMessage => 400,
             Unauthorized | InitDataInvalid | InitDataExpired | InvalidToken
             | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
             Forbidden | WrongPassword | NotOwner | ForbiddenOrigin => 403,

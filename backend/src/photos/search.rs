@@ -12,16 +12,22 @@ use crate::{
     auth::Viewer,
     db::{DbError, During},
     error_responses,
+    rate_limit::limit_searches,
 };
 
 /// Most results of each kind a search returns.
 const SEARCH_LIMIT: i64 = 30;
 
+/// The longest query searched for: far more than anyone types, and short enough that a
+/// query cannot make the database compare every name against a novel.
+pub const MAX_QUERY_CHARS: usize = 200;
+
 error_responses! {
     /// Errors of `GET /api/search`.
     pub enum SearchError {
-        400 BadRequest "`q` is missing.",
+        400 BadRequest "`q` is missing or longer than 200 characters; `invalid_text`: it holds a NUL character.",
     }
+    rate_limited "Too many searches from this address; see `Retry-After`."
 }
 
 /// Search.
@@ -34,11 +40,18 @@ impl SearchApi {
     ///
     /// Photos whose title, tags or description match `q` (Russian and English word forms,
     /// ranked), and people whose name or handle resembles it.
-    #[oai(path = "/search", method = "get", operation_id = "search")]
+    #[oai(
+        path = "/search",
+        method = "get",
+        operation_id = "search",
+        transform = "limit_searches"
+    )]
     async fn search(
         &self,
         pool: Data<&PgPool>,
         viewer: Viewer,
+        /// 1 to 200 characters (an empty query finds nothing).
+        #[oai(validator(max_length = 200))]
         q: Query<String>,
     ) -> Result<Json<SearchResults>, SearchError> {
         Ok(Json(search(&pool, viewer.0, q.0.trim()).await?))

@@ -220,6 +220,13 @@ async fn text(field: Field) -> poem::Result<String> {
     if bytes.len() > MAX_TEXT_FIELD_BYTES {
         return Err(invalid("a text field is too long").into());
     }
+    if bytes.contains(&0) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidText,
+            "text may not contain NUL characters (U+0000)",
+        )
+        .into());
+    }
     String::from_utf8(bytes).map_err(|_| invalid("a text field is not UTF-8").into())
 }
 

@@ -134,6 +134,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             url: Some(SecretString::from(database_url(&database).to_string())),
             max_connections: 5,
             timeout_seconds: 2,
+            statement_timeout_ms: 5000,
         },
         auth: AuthConfig {
             bot_token: Some(SecretString::from(BOT_TOKEN)),
@@ -149,6 +150,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
         // Generous: tests of the limits lower them.
         rate_limits: RateLimitConfig {
             sign_in_per_minute: 10_000,
+            searches_per_minute: 10_000,
             login_per_handle_per_minute: 10_000,
             writes_per_minute: 10_000,
             trusted_proxies: Vec::new(),

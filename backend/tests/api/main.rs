@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod images;
 mod init_data;
+mod input;
 mod me;
 mod modes;
 mod openapi;

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// Uploads `bytes` as `file_name` with `content_type`.
-async fn upload_as(
+pub async fn upload_as(
     app: &TestApp,
     user: &SignedIn,
     bytes: Vec<u8>,

@@ -826,7 +826,12 @@ fn created_titles(page: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|event| event["event"]["kind"] == "photo_created")
-        .map(|event| event["event"]["photo"]["title"].as_str().unwrap().to_owned())
+        .map(|event| {
+            event["event"]["photo"]["title"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -851,7 +856,13 @@ async fn a_photo_of_an_owner_gone_private_is_never_replayed_to_others() {
     let ann = app.sign_in(9101, "Ann", None).await;
     let bob = app.sign_in(9102, "Bob", None).await;
     let photo_id = photo_of(&app, &ann, 31).await;
-    patch_photo(&app, &ann, photo_id, &json!({ "title": "Ann's secret garden" })).await;
+    patch_photo(
+        &app,
+        &ann,
+        photo_id,
+        &json!({ "title": "Ann's secret garden" }),
+    )
+    .await;
     toggle_favorite(&app, &bob, photo_id, true).await;
     let response = app
         .client
@@ -923,7 +934,11 @@ async fn a_deleted_photo_is_never_replayed_but_its_deletion_is() {
 
     let everyone: Value = app.get("/api/events?after=0").await.json().await.unwrap();
     assert_eq!(kinds_about(&everyone, gone), ["photo_deleted"]);
-    assert_eq!(created_titles(&everyone), ["photo 32"], "only the photo that still exists");
+    assert_eq!(
+        created_titles(&everyone),
+        ["photo 32"],
+        "only the photo that still exists"
+    );
     assert!(!everyone.to_string().contains("soon gone"));
     let owner: Value = app
         .get_as("/api/events?after=0", &bob.access_token)
@@ -931,6 +946,10 @@ async fn a_deleted_photo_is_never_replayed_but_its_deletion_is() {
         .json()
         .await
         .unwrap();
-    assert_eq!(kinds_about(&owner, gone), ["photo_deleted"], "nor to its owner");
+    assert_eq!(
+        kinds_about(&owner, gone),
+        ["photo_deleted"],
+        "nor to its owner"
+    );
     assert_eq!(kinds_about(&owner, kept), ["photo_created"]);
 }

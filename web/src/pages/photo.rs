@@ -190,9 +190,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
 /// than 75% of the screen.
 fn viewer_style(photo: &Photo) -> String {
     let (width, height) = (photo.width.max(1), photo.height.max(1));
-    format!(
-        "aspect-ratio: {width} / {height}; width: min(100%, calc(75vh * {width} / {height}))"
-    )
+    format!("aspect-ratio: {width} / {height}; width: min(100%, calc(75vh * {width} / {height}))")
 }
 
 #[derive(Debug, PartialEq, Properties)]
