@@ -20,6 +20,16 @@ pub struct ServeConfig {
     #[arg(long, env = "GALLERY_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
 
+    /// Sites that may show the app in a frame (the CSP's `frame-ancestors`), comma-separated;
+    /// Max's web client embeds mini-apps.
+    #[arg(
+        long,
+        env = "GALLERY_FRAME_ANCESTORS",
+        value_delimiter = ',',
+        default_value = "https://web.max.ru"
+    )]
+    pub frame_ancestors: Vec<String>,
+
     /// Seconds that in-flight requests get to finish after SIGINT or SIGTERM.
     #[arg(long, env = "GALLERY_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,

@@ -175,6 +175,8 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let (auth, pool) = (shared.auth.clone(), shared.pool.clone());
+    let web_client = WebClient::new(&config.web_dir, &config.frame_ancestors);
+    let content_security_policy = web_client.content_security_policy().to_owned();
     Route::new()
         .at("/health", health::health)
         .at("/ready", health::ready)
@@ -183,7 +185,7 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .nest("/api/docs", docs)
         .nest("/api", api)
         .nest("/media", MediaFiles)
-        .nest("/", WebClient::new(&config.web_dir))
+        .nest("/", web_client)
         .around(move |next, request| {
             let (auth, pool) = (auth.clone(), pool.clone());
             async move { auth::resolve_caller(next, request, &auth, &pool).await }
@@ -206,7 +208,8 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .with(
             SetHeader::new()
                 .overriding("X-Content-Type-Options", "nosniff")
-                .overriding("Referrer-Policy", "strict-origin-when-cross-origin"),
+                .overriding("Referrer-Policy", "strict-origin-when-cross-origin")
+                .overriding("Content-Security-Policy", content_security_policy),
         )
         .around(telemetry::log_requests)
 }

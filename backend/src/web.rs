@@ -6,12 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
+use base64::{Engine, engine::general_purpose::STANDARD};
 use gallery_types::ErrorCode;
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response,
     endpoint::{StaticFileEndpoint, StaticFilesEndpoint},
     http::{HeaderValue, Method, header},
 };
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
@@ -43,28 +45,94 @@ const ASSET_EXTENSIONS: &[&str] = &[
     "xml",
 ];
 
+/// Where the Max mini-app bridge script comes from: the one script from elsewhere the page
+/// may run.
+const MAX_BRIDGE_ORIGIN: &str = "https://st.max.ru";
+
 /// The web client endpoint, nested at `/`.
 pub struct WebClient {
     files: StaticFilesEndpoint,
     index: StaticFileEndpoint,
     built: bool,
+    content_security_policy: String,
 }
 
 impl WebClient {
     /// Serves the client built into `dir`. A missing build is logged and answered with 503,
     /// so the API still runs (deployments where nginx serves the client have none).
-    pub fn new(dir: &Path) -> Self {
+    /// `frame_ancestors` are the sites that may show the app in a frame (Max's web client).
+    pub fn new(dir: &Path, frame_ancestors: &[String]) -> Self {
         let index_path: PathBuf = dir.join("index.html");
-        let built = index_path.is_file();
-        if !built {
+        let index_html = std::fs::read_to_string(&index_path).ok();
+        if index_html.is_none() {
             tracing::warn!(dir = %dir.display(), "no web client build found; `/` will answer 503 (build it with `trunk build` in web/)");
         }
+        let inline_scripts = index_html
+            .as_deref()
+            .map(inline_scripts)
+            .unwrap_or_default();
         Self {
             files: StaticFilesEndpoint::new(dir),
             index: StaticFileEndpoint::new(index_path).no_cache(true),
-            built,
+            built: index_html.is_some(),
+            content_security_policy: content_security_policy(&inline_scripts, frame_ancestors),
         }
     }
+
+    /// The `Content-Security-Policy` every response carries.
+    pub fn content_security_policy(&self) -> &str {
+        &self.content_security_policy
+    }
+}
+
+/// What the page may load and who may frame it: its own files, the Max bridge script, the
+/// inline loader trunk writes into `index.html` (allowed by its hash, so no other inline script
+/// runs), WebAssembly, inline `style` attributes (the photo viewer's size), images from
+/// itself, `data:` and `blob:` (upload previews); connections to itself only (the API and the
+/// socket). Nothing may embed it but itself and `frame_ancestors`.
+fn content_security_policy(inline_scripts: &[String], frame_ancestors: &[String]) -> String {
+    let script_hashes = inline_scripts
+        .iter()
+        .map(|script| {
+            format!(
+                " 'sha256-{}'",
+                STANDARD.encode(Sha256::digest(script.as_bytes()))
+            )
+        })
+        .collect::<String>();
+    let frame_ancestors = frame_ancestors
+        .iter()
+        .map(|origin| format!(" {origin}"))
+        .collect::<String>();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {MAX_BRIDGE_ORIGIN}{script_hashes}; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'self'{frame_ancestors}"
+    )
+}
+
+/// The contents of the page's inline `<script>` elements (those without `src`), exactly as
+/// the browser hashes them.
+fn inline_scripts(html: &str) -> Vec<String> {
+    let mut scripts = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after_tag = &rest[start..];
+        let Some(tag_end) = after_tag.find('>') else {
+            break;
+        };
+        let tag = &after_tag[..tag_end];
+        let body = &after_tag[tag_end + 1..];
+        let Some(body_end) = body.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            scripts.push(body[..body_end].to_owned());
+        }
+        rest = &body[body_end..];
+    }
+    scripts
 }
 
 impl Endpoint for WebClient {
@@ -143,6 +211,44 @@ mod tests {
         assert!(!is_content_hashed("favicon.ico"));
         assert!(!is_content_hashed("gallery-web.js"));
         assert!(!is_content_hashed("my-photo.png"));
+    }
+
+    #[test]
+    fn only_inline_scripts_are_hashed_into_the_policy() {
+        let html = r#"<head><script src="https://st.max.ru/js/max-web-app.js"></script>
+<script type="module">
+import init from '/app-0123456789abcdef.js';
+</script></head>"#;
+        let scripts = inline_scripts(html);
+        assert_eq!(
+            scripts,
+            ["\nimport init from '/app-0123456789abcdef.js';\n"]
+        );
+        let policy = content_security_policy(&scripts, &["https://web.max.ru".to_owned()]);
+        let hash = STANDARD.encode(Sha256::digest(scripts[0].as_bytes()));
+        assert!(
+            policy.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' https://st.max.ru 'sha256-{hash}';"
+            )),
+            "{policy}"
+        );
+        assert!(
+            policy.ends_with("frame-ancestors 'self' https://web.max.ru"),
+            "{policy}"
+        );
+        let directive = |name: &str| {
+            policy
+                .split("; ")
+                .find(|directive| directive.split(' ').next() == Some(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        for name in ["script-src", "style-src"] {
+            assert!(
+                !directive(name).contains("'unsafe-inline'"),
+                "no inline script or style element: {policy}"
+            );
+        }
     }
 
     #[test]

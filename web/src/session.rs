@@ -16,6 +16,7 @@ use yew::{
 
 use crate::{
     api::{Api, ApiFailure},
+    i18n::use_i18n,
     max_bridge,
 };
 
@@ -72,10 +73,14 @@ pub struct SessionProviderProps {
 pub fn session_provider(props: &SessionProviderProps) -> Html {
     let session = use_state(|| Session::Loading);
     let start_param = use_state(|| None::<String>);
+    // A signed-in user's interface speaks their profile's language (set from Max's
+    // `language_code` at their first sign-in, then chosen in settings), whatever the browser's.
+    let set_lang = use_i18n().set_lang;
 
     let adopt = {
-        let session = session.clone();
+        let (session, set_lang) = (session.clone(), set_lang.clone());
         Callback::from(move |tokens: TokenResponse| {
+            set_lang.emit(tokens.user.language);
             session.set(Session::SignedIn(Rc::new(SignedIn {
                 access_token: tokens.access_token,
                 user: tokens.user,
@@ -144,6 +149,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
     let update_user = {
         let session = session.clone();
         Callback::from(move |user: Me| {
+            set_lang.emit(user.language);
             if let Session::SignedIn(current) = &*session {
                 session.set(Session::SignedIn(Rc::new(SignedIn {
                     user,

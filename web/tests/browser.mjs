@@ -62,8 +62,8 @@ export async function screenshot(page, name) {
 }
 
 // Signs initData for a Max user with the server's own CLI (`gallery sign-init-data`).
-export function signInitData({ userId, firstName, username, startParam }) {
-  const args = ['sign-init-data', '--user-id', String(userId), '--first-name', firstName, '--language', 'en'];
+export function signInitData({ userId, firstName, username, startParam, language = 'en' }) {
+  const args = ['sign-init-data', '--user-id', String(userId), '--first-name', firstName, '--language', language];
   if (username) args.push('--username', username);
   if (startParam) args.push('--start-param', startParam);
   return execFileSync(process.env.GALLERY_BIN, args, { encoding: 'utf8' }).trim();

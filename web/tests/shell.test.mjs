@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 
-import { baseUrl, launchBrowser, openPage, screenshot } from './browser.mjs';
+import { baseUrl, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
 
 // Every route of the app and the page it must render.
 const PAGES = [
@@ -118,5 +118,30 @@ test('a 360 px phone gets the tab bar and no horizontal scrolling', async () => 
   await page.locator('[data-page="upload"]').waitFor();
   await screenshot(page, 'phone-upload');
   assert.deepEqual(onlyTheMissingPhoto(problems), []);
+  await context.close();
+});
+
+test('inside Max the interface speaks the user\'s language, not the browser\'s', async () => {
+  // Max says Russian; the browser says English.
+  const maxInitData = signInitData({ userId: 95001, firstName: 'Oleg', language: 'ru' });
+  const { context, page, problems } = await openPage(browser, { locale: 'en-US', maxInitData });
+  await page.goto(new URL('/settings', baseUrl).href);
+  await page.locator('[data-testid="account-name"]', { hasText: 'Oleg' }).waitFor();
+  await page.locator('nav a', { hasText: 'Галерея' }).first().waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ru');
+  assert.equal(await page.locator('select[name="language"]').inputValue(), 'ru');
+
+  // Switching in the header is the user's choice from now on, on this device and others.
+  await page.locator('.lang-switch button[data-lang="en"]').click();
+  await page.locator('nav a', { hasText: 'Gallery' }).first().waitFor();
+  await page.locator('select[name="language"]').evaluate((select) => select.value === 'en' || null);
+  const other = await openPage(browser, { locale: 'ru-RU', maxInitData });
+  await other.page.goto(new URL('/settings', baseUrl).href);
+  await other.page.locator('[data-testid="account-name"]', { hasText: 'Oleg' }).waitFor();
+  await other.page.locator('nav a', { hasText: 'Gallery' }).first().waitFor();
+  assert.equal(await other.page.locator('select[name="language"]').inputValue(), 'en');
+
+  assert.deepEqual([...problems, ...other.problems], []);
+  await other.context.close();
   await context.close();
 });

@@ -125,6 +125,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
     let config = ServeConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         web_dir: web_dir.clone(),
+        frame_ancestors: vec!["https://web.max.ru".to_owned()],
         shutdown_grace_seconds: 1,
         production: false,
         storage: StorageConfig {

@@ -98,3 +98,28 @@ async fn without_a_built_client_the_api_still_runs_and_the_root_says_why() {
     assert_json_error(app.get("/").await, 503, "service_unavailable").await;
     assert_eq!(app.get("/api/status").await.status(), 200);
 }
+
+#[tokio::test]
+async fn every_response_carries_a_content_security_policy_that_lets_max_frame_the_app() {
+    let app = spawn_app().await;
+    for path in ["/", "/settings", "/api/status", HASHED_ASSET] {
+        let response = app.get(path).await;
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            policy.contains("script-src 'self' 'wasm-unsafe-eval' https://st.max.ru"),
+            "{path}: {policy}"
+        );
+        assert!(policy.contains("object-src 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'self' https://web.max.ru"),
+            "{path}: {policy}"
+        );
+        assert!(
+            !policy.contains("script-src 'unsafe-inline'") && !policy.contains("'unsafe-eval'"),
+            "{path}: {policy}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The frame of every page: top bar, navigation (tab bar on phones, top bar on desktop),
 //! the page itself and the status line.
 
+use gallery_types::UpdateMeRequest;
 use yew::{Html, Properties, classes, function_component, html};
 use yew_router::{hooks::use_route, prelude::Link};
 
@@ -8,7 +9,7 @@ use crate::{
     components::StatusLine,
     i18n::{LANGUAGES, Text, use_i18n},
     route::Route,
-    session::{Session, use_session},
+    session::{Session, use_api, use_session},
 };
 
 /// The five sections a phone's tab bar shows, with their icons.
@@ -94,20 +95,42 @@ fn account() -> Html {
     }
 }
 
-/// Русский / English.
+/// Русский / English. A signed-in user's choice is their profile's language, kept for every
+/// device they sign in on.
 #[function_component(LangSwitch)]
 fn lang_switch() -> Html {
     let i18n = use_i18n();
+    let session = use_session();
+    let api = use_api();
     html! {
         <div class="lang-switch" role="group" aria-label={i18n.t(Text::LanguageSwitch)}>
             { for LANGUAGES.iter().map(|&lang| {
-                let set_lang = i18n.set_lang.clone();
+                let set_lang = {
+                    let (set_lang, update_user, api) =
+                        (i18n.set_lang.clone(), session.update_user.clone(), api.clone());
+                    move |_| {
+                        set_lang.emit(lang);
+                        if api.signed_in() {
+                            let (update_user, api) = (update_user.clone(), api.clone());
+                            wasm_bindgen_futures::spawn_local(async move {
+                                let change = UpdateMeRequest {
+                                    language: Some(lang),
+                                    ..UpdateMeRequest::default()
+                                };
+                                // Unsaved, the switch still holds for this visit.
+                                if let Ok(me) = api.update_me(&change).await {
+                                    update_user.emit(me);
+                                }
+                            });
+                        }
+                    }
+                };
                 html! {
                     <button
                         type="button"
                         data-lang={lang.code()}
                         aria-pressed={(i18n.lang == lang).to_string()}
-                        onclick={move |_| set_lang.emit(lang)}
+                        onclick={set_lang}
                     >{ lang.code().to_uppercase() }</button>
                 }
             }) }
