@@ -92,10 +92,27 @@ find_chromium() {
   export CHROMIUM_PATH
 }
 
-# Builds the web client into web/dist.
+# Builds the web client into web/dist: trunk with binaryen's wasm-opt from npm (web/package.json;
+# Debian's is too old for today's WebAssembly), then a brotli and a gzip copy of every hashed
+# asset, which the server sends to browsers that accept them.
 build_web() {
   log "building the web client"
-  (cd web && trunk build --release)
+  ensure_node
+  ensure_apt brotli:brotli gzip:gzip
+  (cd web && { [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund --loglevel=error; })
+  (cd web && PATH="$PWD/node_modules/.bin:$PATH" trunk build --release)
+  local asset
+  for asset in web/dist/*-*.js web/dist/*-*.wasm web/dist/*-*.css; do
+    [ -f "$asset" ] || continue
+    brotli --force --best --keep "$asset"
+    gzip --force --best --keep "$asset"
+  done
+  log "web client on the wire (brotli): $(wire_bytes br) bytes of wasm and js; gzip: $(wire_bytes gz)"
+}
+
+# The bytes the web client's wasm and js take on the wire with compression `$1` (br or gz).
+wire_bytes() {
+  cat web/dist/*.wasm."$1" web/dist/*.js."$1" | wc -c
 }
 
 # PostgreSQL refuses to run as root: as root, run its programs as the `postgres` user.

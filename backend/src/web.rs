@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use gallery_types::ErrorCode;
 use poem::{
-    Body, Endpoint, IntoResponse, Request, Response,
+    Body, Endpoint, FromRequest, IntoResponse, Request, Response,
     endpoint::{StaticFileEndpoint, StaticFilesEndpoint},
     http::{HeaderValue, Method, header},
+    web::StaticFileRequest,
 };
 use sha2::{Digest, Sha256};
 
@@ -49,8 +50,13 @@ const ASSET_EXTENSIONS: &[&str] = &[
 /// may run.
 const MAX_BRIDGE_ORIGIN: &str = "https://st.max.ru";
 
+/// The precompressed copies a build leaves beside each hashed asset (`scripts/lib.sh`
+/// `build_web`), best first: the file name's suffix and the `Content-Encoding` it is sent with.
+const PRECOMPRESSED: [(&str, &str); 2] = [(".br", "br"), (".gz", "gzip")];
+
 /// The web client endpoint, nested at `/`.
 pub struct WebClient {
+    dir: PathBuf,
     files: StaticFilesEndpoint,
     index: StaticFileEndpoint,
     built: bool,
@@ -72,6 +78,7 @@ impl WebClient {
             .map(inline_scripts)
             .unwrap_or_default();
         Self {
+            dir: dir.to_owned(),
             files: StaticFilesEndpoint::new(dir),
             index: StaticFileEndpoint::new(index_path).no_cache(true),
             built: index_html.is_some(),
@@ -162,15 +169,23 @@ impl Endpoint for WebClient {
         let path = request.uri().path().to_owned();
         let last_segment = path.rsplit('/').next().unwrap_or_default();
         let mut response = if is_asset_name(last_segment) {
-            let mut response = self.files.call(request).await?;
-            let cache = if is_content_hashed(last_segment) {
+            let hashed = is_content_hashed(last_segment);
+            let precompressed = match hashed && path == format!("/{last_segment}") {
+                true => self.precompressed(&request, last_segment).await?,
+                false => None,
+            };
+            let mut response = match precompressed {
+                Some(response) => response,
+                None => self.files.call(request).await?,
+            };
+            let cache = if hashed {
                 CACHE_FOREVER
             } else {
                 CACHE_REVALIDATE
             };
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             response
         } else {
             self.index.call(request).await?
@@ -181,6 +196,53 @@ impl Endpoint for WebClient {
         }
         Ok(response)
     }
+}
+
+impl WebClient {
+    /// The precompressed copy of the asset `name` the client accepts (brotli before gzip),
+    /// if the build left one: sent with its `Content-Encoding` and the asset's own type.
+    async fn precompressed(&self, request: &Request, name: &str) -> poem::Result<Option<Response>> {
+        let accepted = request
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        let Some((path, encoding)) = PRECOMPRESSED.iter().find_map(|(suffix, encoding)| {
+            let path = self.dir.join(format!("{name}{suffix}"));
+            (accepts(accepted, encoding) && path.is_file()).then_some((path, *encoding))
+        }) else {
+            return Ok(None);
+        };
+        let file = StaticFileRequest::from_request_without_body(request).await?;
+        let mut response = file
+            .create_response(&path, true, false)
+            .map_err(poem::Error::from)?
+            .into_response();
+        let content_type = mime_guess::from_path(name).first_or_octet_stream();
+        let headers = response.headers_mut();
+        if let Ok(content_type) = HeaderValue::from_str(content_type.essence_str()) {
+            headers.insert(header::CONTENT_TYPE, content_type);
+        }
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        Ok(Some(response))
+    }
+}
+
+/// Whether an `Accept-Encoding` value accepts `encoding` (named, and not with `q=0`).
+fn accepts(accept_encoding: &str, encoding: &str) -> bool {
+    accept_encoding.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        let named = parts
+            .next()
+            .is_some_and(|name| name.eq_ignore_ascii_case(encoding));
+        let refused = parts.any(|parameter| {
+            parameter
+                .strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        named && !refused
+    })
 }
 
 /// Whether a path's last segment names an asset file rather than a client-side route.
@@ -249,6 +311,15 @@ import init from '/app-0123456789abcdef.js';
                 "no inline script or style element: {policy}"
             );
         }
+    }
+
+    #[test]
+    fn accept_encoding_is_read_with_its_refusals() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("br;q=0.5, gzip", "br"));
+        assert!(!accepts("gzip", "br"));
+        assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(!accepts("", "gzip"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
 
 import { baseUrl, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
 
@@ -144,4 +145,28 @@ test('inside Max the interface speaks the user\'s language, not the browser\'s',
   assert.deepEqual([...problems, ...other.problems], []);
   await other.context.close();
   await context.close();
+});
+
+// The bytes a phone downloads on its first visit: the wasm and the js, as the server sends
+// them to a browser that accepts brotli and gzip. The budget is 300 KB.
+test('the client arrives compressed, within 300 KB of wasm and js', async () => {
+  const index = await (await fetch(baseUrl)).text();
+  const assets = [...index.matchAll(/(?:href|from|module_or_path:)\s*=?\s*['"](\/gallery-web-[0-9a-f]+(?:_bg\.wasm|\.js))['"]/g)]
+    .map((match) => match[1]);
+  const unique = [...new Set(assets)];
+  assert.equal(unique.length, 2, `the js and the wasm: ${unique}`);
+  let total = 0;
+  for (const path of unique) {
+    const { encoding, bytes } = await new Promise((resolve, reject) => {
+      http.get(new URL(path, baseUrl), { headers: { 'accept-encoding': 'br, gzip' } }, (response) => {
+        let bytes = 0;
+        response.on('data', (chunk) => { bytes += chunk.length; });
+        response.on('end', () => resolve({ encoding: response.headers['content-encoding'], bytes }));
+      }).on('error', reject);
+    });
+    assert.equal(encoding, 'br', path);
+    total += bytes;
+  }
+  console.log(`web client on the wire: ${total} bytes of wasm and js (brotli)`);
+  assert.ok(total <= 300 * 1024, `${total} bytes on the wire`);
 });

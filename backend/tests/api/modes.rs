@@ -134,3 +134,29 @@ async fn production_cookies_are_secure() {
         "{cookies:?}"
     );
 }
+
+/// Every setting the server reads from the environment is documented in `.env.example` and
+/// in the README's configuration table.
+#[test]
+fn every_setting_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
+    let config = read("backend/src/config.rs");
+    let (example, readme) = (read(".env.example"), read("README.md"));
+    let settings: Vec<&str> = config
+        .split("env = \"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert!(settings.len() > 20, "{settings:?}");
+    for setting in settings {
+        assert!(
+            example.contains(&format!("{setting}=")),
+            "{setting} in .env.example"
+        );
+        assert!(
+            readme.contains(&format!("| `{setting}` |")),
+            "{setting} in the README's table"
+        );
+    }
+}

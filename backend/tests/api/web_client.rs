@@ -123,3 +123,50 @@ async fn every_response_carries_a_content_security_policy_that_lets_max_frame_th
         );
     }
 }
+
+#[tokio::test]
+async fn hashed_assets_are_sent_precompressed_to_clients_that_accept_it() {
+    let app = spawn_app().await;
+    let name = HASHED_ASSET.trim_start_matches('/');
+    std::fs::write(app.web_dir.join(format!("{name}.br")), b"brotli bytes").unwrap();
+    std::fs::write(app.web_dir.join(format!("{name}.gz")), b"gzip bytes").unwrap();
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br"), Some("br"), "brotli bytes"),
+        (Some("gzip"), Some("gzip"), "gzip bytes"),
+        (Some("br;q=0, gzip"), Some("gzip"), "gzip bytes"),
+        (None, None, HASHED_ASSET_BODY),
+    ] {
+        let mut request = app.client.get(app.url(HASHED_ASSET));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{accept:?}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers
+                .get("content-encoding")
+                .map(|value| value.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+                || headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/javascript"),
+            "the asset's own type: {:?}",
+            headers["content-type"]
+        );
+        assert_eq!(headers["vary"], "accept-encoding");
+        assert_eq!(
+            headers["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(response.text().await.unwrap(), body, "{accept:?}");
+    }
+}
