@@ -198,6 +198,10 @@ pub struct AuthConfig {
     #[arg(long, env = "GALLERY_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
     pub password_hash_concurrency: usize,
 
+    /// Seconds a password check may wait for a free hasher before the server answers 503.
+    #[arg(long, env = "GALLERY_PASSWORD_HASH_QUEUE_SECONDS", default_value_t = 5)]
+    pub password_hash_queue_seconds: u64,
+
     /// Development sign-in: the sign-in page offers a demo account, and `POST /api/auth/dev`
     /// signs in as any made-up Max user. Never in production (the server refuses to start).
     #[arg(long, env = "GALLERY_DEV_LOGIN", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -255,11 +259,20 @@ pub struct PhotoConfig {
 /// as one burst), after which it gets 429.
 #[derive(Debug, Clone, Args)]
 pub struct RateLimitConfig {
-    /// Sign-in requests (every POST under /api/auth/) per client IP per minute.
+    /// Sign-ins (with Max, with a password, for development) per client IP per minute.
     #[arg(long, env = "GALLERY_RATE_SIGN_IN_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub sign_in_per_minute: u32,
 
-    /// Password sign-in attempts per handle per minute.
+    /// QR sign-in requests (starting one, waiting on one) per client IP per minute.
+    #[arg(long, env = "GALLERY_RATE_QR_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub qr_per_minute: u32,
+
+    /// Refreshes and sign-outs of one session per minute.
+    #[arg(long, env = "GALLERY_RATE_REFRESH_PER_SESSION_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub refresh_per_session_per_minute: u32,
+
+    /// Password attempts (signing in, or proving the current password) per handle and client
+    /// IP per minute.
     #[arg(long, env = "GALLERY_RATE_LOGIN_PER_HANDLE_PER_MINUTE", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_per_handle_per_minute: u32,
 

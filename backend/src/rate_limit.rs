@@ -1,9 +1,11 @@
 //! Rate limits (governor), attached to the operations they protect: per client address on
-//! signing in and on searching, per handle on password sign-in, per user on changes. An
-//! operation declares its limit with `transform = "limit_sign_ins"`, `"limit_searches"` or
-//! `"limit_writes"` (checked before anything else of the request is read); the per-handle limit is checked by the password
-//! sign-in itself, on the body it has already parsed. Refused requests get 429 with
-//! `Retry-After` and the JSON error.
+//! signing in, on QR sign-in and on searching; per handle and client on password attempts;
+//! per session on refreshing and signing out; per user on changes. An operation declares its
+//! address or user limit with `transform = "limit_sign_ins"`, `"limit_qr"`,
+//! `"limit_searches"` or `"limit_writes"` (checked before anything else of the request is
+//! read); the password and session limits are checked by the operations themselves, once
+//! they know the handle or the session. Refused requests get 429 with `Retry-After` and the
+//! JSON error.
 
 use std::{hash::Hash, net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -13,13 +15,21 @@ use governor::{
 };
 use poem::{Endpoint, EndpointExt, Request};
 
+use uuid::Uuid;
+
 use crate::{caller::Caller, client_ip::ClientIp, config::RateLimitConfig, error::ApiError};
 
-/// The limiters, one per kind of key. Shared with every request as poem data.
+/// The limiters, one per kind of key. Each kind of work has a bucket of its own, so spending
+/// one (say, many QR sign-ins behind one NAT) never locks anyone out of another (refreshing
+/// a session). Shared with every request as poem data.
 pub struct RateLimits {
     sign_in_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    qr_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     searches_by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    login_by_handle: DefaultKeyedRateLimiter<String>,
+    /// Keyed by handle *and* client: junk attempts from one client cannot lock the handle's
+    /// owner out from theirs.
+    passwords_by_handle: DefaultKeyedRateLimiter<(String, IpAddr)>,
+    sessions_by_id: DefaultKeyedRateLimiter<Uuid>,
     writes_by_user: DefaultKeyedRateLimiter<i64>,
 }
 
@@ -27,8 +37,10 @@ impl RateLimits {
     pub fn new(config: &RateLimitConfig) -> Self {
         Self {
             sign_in_by_ip: RateLimiter::keyed(per_minute(config.sign_in_per_minute)),
+            qr_by_ip: RateLimiter::keyed(per_minute(config.qr_per_minute)),
             searches_by_ip: RateLimiter::keyed(per_minute(config.searches_per_minute)),
-            login_by_handle: RateLimiter::keyed(per_minute(config.login_per_handle_per_minute)),
+            passwords_by_handle: RateLimiter::keyed(per_minute(config.login_per_handle_per_minute)),
+            sessions_by_id: RateLimiter::keyed(per_minute(config.refresh_per_session_per_minute)),
             writes_by_user: RateLimiter::keyed(per_minute(config.writes_per_minute)),
         }
     }
@@ -37,22 +49,41 @@ impl RateLimits {
     /// ever seen. Run periodically.
     pub fn forget_idle(&self) {
         self.sign_in_by_ip.retain_recent();
+        self.qr_by_ip.retain_recent();
         self.searches_by_ip.retain_recent();
-        self.login_by_handle.retain_recent();
+        self.passwords_by_handle.retain_recent();
+        self.sessions_by_id.retain_recent();
         self.writes_by_user.retain_recent();
         self.sign_in_by_ip.shrink_to_fit();
+        self.qr_by_ip.shrink_to_fit();
         self.searches_by_ip.shrink_to_fit();
-        self.login_by_handle.shrink_to_fit();
+        self.passwords_by_handle.shrink_to_fit();
+        self.sessions_by_id.shrink_to_fit();
         self.writes_by_user.shrink_to_fit();
     }
 
-    /// One password attempt for `handle_key` (the handle as sign-in looks it up, so that no
-    /// spelling of it gets a bucket of its own).
-    pub fn password_attempt(&self, handle_key: &str) -> Result<(), TooManyRequests> {
+    /// One try of a password for `handle_key` (the handle as sign-in looks it up, so that no
+    /// spelling of it gets a bucket of its own) from the client of `request`: signing in, or
+    /// proving the current password to change it.
+    pub fn password_attempt(
+        &self,
+        handle_key: &str,
+        request: &Request,
+    ) -> Result<(), TooManyRequests> {
+        let client = ClientIp::of(request).map_or(IpAddr::from([0, 0, 0, 0]), address_key);
         check(
-            &self.login_by_handle,
-            &handle_key.to_owned(),
-            "too many sign-in attempts for this handle",
+            &self.passwords_by_handle,
+            &(handle_key.to_owned(), client),
+            "too many password attempts for this handle",
+        )
+    }
+
+    /// One refresh or sign-out of session `session_id`.
+    pub fn session_use(&self, session_id: Uuid) -> Result<(), TooManyRequests> {
+        check(
+            &self.sessions_by_id,
+            &session_id,
+            "this session was refreshed too often",
         )
     }
 
@@ -61,6 +92,14 @@ impl RateLimits {
             &self.sign_in_by_ip,
             request,
             "too many sign-in attempts from this address",
+        )
+    }
+
+    fn qr(&self, request: &Request) -> Result<(), TooManyRequests> {
+        by_address(
+            &self.qr_by_ip,
+            request,
+            "too many QR sign-in requests from this address",
         )
     }
 
@@ -85,11 +124,20 @@ impl RateLimits {
     }
 }
 
-/// For `transform = "limit_sign_ins"`: the operation spends sign-in work (a signature check,
-/// a password hash, a QR request), limited per client address.
+/// For `transform = "limit_sign_ins"`: the operation signs in (a signature check, a password
+/// hash), limited per client address.
 pub fn limit_sign_ins<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
     endpoint.before(|request: Request| async move {
         limits(&request).sign_in(&request).map_err(ApiError::from)?;
+        Ok(request)
+    })
+}
+
+/// For `transform = "limit_qr"`: the operation starts or waits on a desktop QR sign-in,
+/// limited per client address.
+pub fn limit_qr<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
+    endpoint.before(|request: Request| async move {
+        limits(&request).qr(&request).map_err(ApiError::from)?;
         Ok(request)
     })
 }

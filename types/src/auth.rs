@@ -49,6 +49,18 @@ pub struct LogoutRequest {
     pub refresh_token: Option<String>,
 }
 
+/// `POST /api/auth/logout-all`: what signing out everywhere ended, and what still opens the
+/// account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct SignedOutEverywhere {
+    /// How many sessions ended, this one included.
+    pub sessions_ended: u64,
+    /// Whether a password is still set: with it (and the handle) the account can still be
+    /// signed in to from a desktop. `DELETE /api/me/password` removes it.
+    pub password_set: bool,
+}
+
 /// A signed-in session's tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
@@ -82,15 +94,31 @@ pub enum SignInMethod {
     Dev,
 }
 
-/// `PUT /api/me/password`.
+/// `PUT /api/me/password`. A first password, or one set without the current password,
+/// needs proof of the Max account from the last ten minutes: `init_data` (the mini-app has
+/// it). A stolen access token alone can never set one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct ChangePasswordRequest {
-    /// Required when a password is already set.
+    /// The password now set, if any (alternatively `init_data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_password: Option<String>,
+    /// Max's signed `initData`, at most ten minutes old, of this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_data: Option<String>,
     /// 8–128 characters.
     pub new_password: String,
+}
+
+/// `DELETE /api/me/password`: the same proof as changing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct RemovePasswordRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_password: Option<String>,
+    /// Max's signed `initData`, at most ten minutes old, of this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_data: Option<String>,
 }
 
 /// One signed-in device, in `GET /api/me/sessions`.

@@ -65,6 +65,9 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// The current password given does not match.
     WrongPassword,
+    /// Setting or removing a password without the current one needs Max's initData of this
+    /// account from the last ten minutes.
+    FreshSignInRequired,
     /// The new password breaks the rules (8–128 characters).
     WeakPassword,
     /// The handle breaks the rules (3–32 letters, digits or `_`, starting with a letter).
@@ -107,7 +110,7 @@ impl ErrorCode {
             BadRequest | InvalidText | InitDataMalformed | InvalidMessage => 400,
             Unauthorized | InitDataInvalid | InitDataExpired | InvalidToken
             | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
-            Forbidden | WrongPassword | NotOwner | ForbiddenOrigin => 403,
+            Forbidden | WrongPassword | FreshSignInRequired | NotOwner | ForbiddenOrigin => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             Conflict | HandleTaken | QrLoginAlreadyApproved | DuplicatePhoto => 409,

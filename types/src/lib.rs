@@ -14,7 +14,7 @@ mod users;
 pub use auth::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, LogoutRequest, MaxSignInRequest,
     PasswordSignInRequest, QrLoginCreated, QrLoginPending, QrLoginRequestInfo, RefreshRequest,
-    SessionInfo, SignInMethod, TokenResponse,
+    RemovePasswordRequest, SessionInfo, SignInMethod, SignedOutEverywhere, TokenResponse,
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use photos::{

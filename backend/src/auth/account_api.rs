@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use gallery_types::{ChangePasswordRequest, ErrorCode, SessionInfo};
-use poem::web::Data;
+use gallery_types::{ChangePasswordRequest, ErrorCode, RemovePasswordRequest, SessionInfo};
+use poem::{Request, web::Data};
 use poem_openapi::{OpenApi, param::Path, payload::Json};
 use secrecy::SecretString;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    AuthState, BearerAuth, passwords,
+    AuthState, BearerAuth,
+    init_data::{self, InitDataError},
+    passwords,
     sessions::{self, EndReason},
 };
 use crate::{
@@ -18,8 +20,8 @@ use crate::{
     db::During,
     error::ApiError,
     error_responses,
-    rate_limit::limit_writes,
-    users,
+    rate_limit::{RateLimits, limit_writes},
+    users::{self, UserRow},
 };
 
 error_responses! {
@@ -42,13 +44,24 @@ error_responses! {
 error_responses! {
     /// Errors of `PUT /api/me/password`.
     pub enum ChangePasswordError {
-        400 BadRequest "The body is not the documented JSON.",
-        401 Unauthorized "No valid access token.",
-        403 Forbidden "`wrong_password`: the current password is missing or wrong.",
+        400 BadRequest "The body is not the documented JSON; `init_data_malformed`.",
+        401 Unauthorized "No valid access token; `init_data_invalid`: `init_data` is not signed by Max for this server.",
+        403 Forbidden "`wrong_password`: the current password is missing or wrong; `fresh_sign_in_required`: a first password (or one set without the current password) needs this account's `init_data` from the last ten minutes.",
         415 UnsupportedMediaType "The body is not `application/json`.",
         422 Unprocessable "`weak_password`: 8 to 128 characters; `invalid_handle`: choose a handle first (password sign-in uses it).",
     }
-    rate_limited "Too many changes in a short time; see `Retry-After`."
+    rate_limited "Too many changes, or wrong current passwords, in a short time; see `Retry-After`."
+}
+
+error_responses! {
+    /// Errors of `DELETE /api/me/password`.
+    pub enum RemovePasswordError {
+        400 BadRequest "The body is not the documented JSON; `init_data_malformed`.",
+        401 Unauthorized "No valid access token; `init_data_invalid`: `init_data` is not signed by Max for this server.",
+        403 Forbidden "`wrong_password` or `fresh_sign_in_required`: no proof that the account's person asks.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
+    }
+    rate_limited "Too many changes, or wrong current passwords, in a short time; see `Retry-After`."
 }
 
 /// The user's sessions and password.
@@ -98,8 +111,10 @@ impl AccountApi {
 
     /// Set or change my password
     ///
-    /// Enables sign-in with handle and password. Changing an existing password needs the
-    /// current one, and ends every other session.
+    /// Enables sign-in with handle and password, and ends every other session. Proof that the
+    /// person, not only a token, asks: the current password, or (always possible, and the only
+    /// way to set a first password) Max's `init_data` of this account from the last ten
+    /// minutes. Wrong current passwords count against the same limit as password sign-ins.
     #[oai(
         path = "/me/password",
         method = "put",
@@ -110,12 +125,15 @@ impl AccountApi {
         &self,
         auth: Data<&Arc<AuthState>>,
         pool: Data<&PgPool>,
+        limits: Data<&Arc<RateLimits>>,
+        request: &Request,
         caller: BearerAuth,
         body: Json<ChangePasswordRequest>,
     ) -> Result<NoContent, ChangePasswordError> {
         let user = &caller.0.user;
         let ChangePasswordRequest {
             current_password,
+            init_data,
             new_password,
         } = body.0;
         if user.handle.is_none() {
@@ -127,26 +145,13 @@ impl AccountApi {
         }
         passwords::check_rules(&new_password)
             .map_err(|rule| ApiError::new(ErrorCode::WeakPassword, rule.to_string()))?;
-        if user.password_hash.is_some() {
-            let current = current_password.unwrap_or_default();
-            let matches = auth
-                .passwords
-                .verify(SecretString::from(current), user.password_hash.clone())
-                .await?;
-            if !matches {
-                return Err(ApiError::new(
-                    ErrorCode::WrongPassword,
-                    "the current password is wrong",
-                )
-                .into());
-            }
-        }
+        prove_account(&auth, &limits, request, user, current_password, init_data).await?;
         let hash = auth
             .passwords
             .hash(SecretString::from(new_password))
             .await?;
         let mut transaction = pool.begin().await.during("start a password change")?;
-        users::set_password_hash(&mut transaction, user.id, &hash).await?;
+        users::set_password_hash(&mut transaction, user.id, Some(&hash)).await?;
         sessions::end_all_sessions(
             &mut transaction,
             user.id,
@@ -159,5 +164,96 @@ impl AccountApi {
             .await
             .during("commit a password change")?;
         Ok(NoContent::Done)
+    }
+
+    /// Remove my password
+    ///
+    /// Password sign-in stops working; sessions stay. The same proof as changing it.
+    #[oai(
+        path = "/me/password",
+        method = "delete",
+        operation_id = "remove_my_password",
+        transform = "limit_writes"
+    )]
+    async fn remove_password(
+        &self,
+        auth: Data<&Arc<AuthState>>,
+        pool: Data<&PgPool>,
+        limits: Data<&Arc<RateLimits>>,
+        request: &Request,
+        caller: BearerAuth,
+        body: Json<RemovePasswordRequest>,
+    ) -> Result<NoContent, RemovePasswordError> {
+        let user = &caller.0.user;
+        if user.password_hash.is_none() {
+            return Ok(NoContent::Done);
+        }
+        let RemovePasswordRequest {
+            current_password,
+            init_data,
+        } = body.0;
+        prove_account(&auth, &limits, request, user, current_password, init_data).await?;
+        let mut connection = pool.acquire().await.during("start removing a password")?;
+        users::set_password_hash(&mut connection, user.id, None).await?;
+        Ok(NoContent::Done)
+    }
+}
+
+/// How recent Max's initData must be to prove, within a signed-in request, that the
+/// account's person is there (a stolen access token lasts a quarter of an hour).
+const FRESH_PROOF_SECONDS: i64 = 10 * 60;
+
+/// Checks that the person, not only a token, asks: `init_data` of this very Max account from
+/// the last ten minutes, or else the current password (its attempts limited like sign-ins).
+async fn prove_account(
+    auth: &AuthState,
+    limits: &RateLimits,
+    request: &Request,
+    user: &UserRow,
+    current_password: Option<String>,
+    init_data: Option<String>,
+) -> Result<(), ApiError> {
+    let fresh_sign_in_required =
+        |message: &str| ApiError::new(ErrorCode::FreshSignInRequired, message);
+    if let Some(init_data) = init_data {
+        let bot_token = auth
+            .bot_token()
+            .ok_or_else(|| ApiError::unavailable("Max sign-in is not configured on this server"))?;
+        let now = auth.config.init_data_clock.now_unix();
+        return match init_data::validate(&init_data, bot_token, now, FRESH_PROOF_SECONDS) {
+            Ok(valid) if valid.user.id == user.max_user_id => Ok(()),
+            Ok(_) => Err(fresh_sign_in_required(
+                "this initData belongs to another Max account",
+            )),
+            Err(InitDataError::Expired) => Err(fresh_sign_in_required(
+                "this initData is older than ten minutes; open the mini-app again",
+            )),
+            Err(error) => Err(error.into()),
+        };
+    }
+    match (current_password, &user.password_hash) {
+        (Some(current), Some(stored)) => {
+            let handle = user.handle.as_deref().unwrap_or_default();
+            limits.password_attempt(&users::handle_key(handle), request)?;
+            let matches = auth
+                .passwords
+                .verify(SecretString::from(current), Some(stored.clone()))
+                .await?;
+            if matches {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    ErrorCode::WrongPassword,
+                    "the current password is wrong",
+                ))
+            }
+        }
+        (None, Some(_)) => Err(ApiError::new(
+            ErrorCode::WrongPassword,
+            "give the current password, or Max's initData from the last ten minutes",
+        )),
+        (_, None) => Err(fresh_sign_in_required(
+            "a first password needs Max's initData from the last ten minutes: set it from the mini-app",
+        )),
     }
 }

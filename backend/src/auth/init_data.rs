@@ -37,6 +37,18 @@ pub enum InitDataError {
     Expired,
 }
 
+impl From<InitDataError> for crate::error::ApiError {
+    fn from(error: InitDataError) -> Self {
+        use gallery_types::ErrorCode;
+        let code = match error {
+            InitDataError::Malformed(_) => ErrorCode::InitDataMalformed,
+            InitDataError::BadSignature => ErrorCode::InitDataInvalid,
+            InitDataError::Expired => ErrorCode::InitDataExpired,
+        };
+        crate::error::ApiError::new(code, error.to_string())
+    }
+}
+
 /// The Max user, as initData's `user` JSON describes them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct MaxUser {

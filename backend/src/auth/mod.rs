@@ -83,7 +83,10 @@ impl AuthState {
                 &secret,
                 Duration::from_secs(config.access_token_ttl_seconds),
             ),
-            passwords: passwords::PasswordHasherPool::new(config.password_hash_concurrency),
+            passwords: passwords::PasswordHasherPool::new(
+                config.password_hash_concurrency,
+                Duration::from_secs(config.password_hash_queue_seconds),
+            ),
             refresh_ttl: Duration::from_secs(refresh_days * 24 * 60 * 60),
             secure_cookies: production,
             qr_changed,

@@ -1,6 +1,9 @@
 //! Password hashing with argon2id, off the async runtime and bounded in concurrency.
 
-use std::sync::{Arc, LazyLock};
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
@@ -8,6 +11,8 @@ use argon2::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
 
 /// OWASP's argon2id recommendation: 19 MiB of memory, 2 iterations, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -45,23 +50,52 @@ pub fn check_rules(password: &str) -> Result<(), PasswordRuleError> {
     }
 }
 
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashingError {
+    #[error("too many passwords are being checked right now; try again shortly")]
+    Busy,
+    #[error("a password hash failed: {0}")]
+    Failed(#[from] tokio::task::JoinError),
+}
+
+impl From<HashingError> for ApiError {
+    fn from(error: HashingError) -> Self {
+        match error {
+            HashingError::Busy => ApiError::unavailable(error.to_string()),
+            HashingError::Failed(failure) => anyhow::Error::from(failure).into(),
+        }
+    }
+}
+
 /// Hashes and verifies on blocking threads, at most `limit` at a time: each hash takes
-/// 19 MiB and tens of milliseconds, so an unbounded burst could exhaust memory.
+/// 19 MiB and tens of milliseconds, so an unbounded burst could exhaust memory. A request
+/// waits at most `queue_wait` for its turn; a longer queue answers [`HashingError::Busy`]
+/// rather than letting requests pile up.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     permits: Arc<Semaphore>,
+    queue_wait: Duration,
 }
 
 impl PasswordHasherPool {
-    pub fn new(limit: usize) -> Self {
+    pub fn new(limit: usize, queue_wait: Duration) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(limit.max(1))),
+            queue_wait,
+        }
+    }
+
+    async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashingError> {
+        match tokio::time::timeout(self.queue_wait, self.permits.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(HashingError::Busy),
         }
     }
 
     /// A PHC-format argon2id hash of `password` with a fresh salt.
-    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
+    pub async fn hash(&self, password: SecretString) -> Result<String, HashingError> {
+        let _permit = self.turn().await?;
         Ok(tokio::task::spawn_blocking(move || hash_blocking(&password)).await?)
     }
 
@@ -71,8 +105,8 @@ impl PasswordHasherPool {
         &self,
         password: SecretString,
         stored: Option<String>,
-    ) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await?;
+    ) -> Result<bool, HashingError> {
+        let _permit = self.turn().await?;
         Ok(tokio::task::spawn_blocking(move || {
             let known = stored.is_some();
             let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
@@ -111,7 +145,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let pool = PasswordHasherPool::new(1);
+        let pool = PasswordHasherPool::new(1, Duration::from_secs(5));
         let hash = pool
             .hash(SecretString::from("correct horse"))
             .await
@@ -134,6 +168,18 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_instead_of_waiting_forever() {
+        let pool = PasswordHasherPool::new(1, Duration::from_millis(50));
+        let held = pool.turn().await.unwrap();
+        assert!(matches!(
+            pool.verify(SecretString::from("x"), None).await,
+            Err(HashingError::Busy)
+        ));
+        drop(held);
+        assert!(!pool.verify(SecretString::from("x"), None).await.unwrap());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     api::{ApiTag, NoContent},
     error_responses,
-    rate_limit::{limit_sign_ins, limit_writes},
+    rate_limit::{limit_qr, limit_writes},
 };
 
 error_responses! {
@@ -84,7 +84,7 @@ impl QrApi {
         path = "/auth/qr",
         method = "post",
         operation_id = "start_qr_sign_in",
-        transform = "limit_sign_ins"
+        transform = "limit_qr"
     )]
     async fn start(
         &self,
@@ -105,7 +105,7 @@ impl QrApi {
         path = "/auth/qr/:id",
         method = "get",
         operation_id = "wait_for_qr_sign_in",
-        transform = "limit_sign_ins"
+        transform = "limit_qr"
     )]
     async fn wait(
         &self,

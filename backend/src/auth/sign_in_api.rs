@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gallery_types::{
     AuthOptions, DevSignInRequest, ErrorCode, Language, LogoutRequest, MaxSignInRequest,
-    PasswordSignInRequest, RefreshRequest, SignInMethod, TokenResponse,
+    PasswordSignInRequest, RefreshRequest, SignInMethod, SignedOutEverywhere, TokenResponse,
 };
 use poem::{Request, web::Data};
 use poem_openapi::{OpenApi, payload::Json};
@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use super::{
     AuthState, BearerAuth,
     delivery::{self, Delivery, TokenSource},
-    init_data::{self, InitDataError, MaxUser},
+    init_data::{self, MaxUser},
     sessions::{self, EndReason},
 };
 use crate::{
@@ -23,7 +23,7 @@ use crate::{
     db::During,
     error::ApiError,
     error_responses,
-    rate_limit::{RateLimits, limit_sign_ins},
+    rate_limit::{RateLimits, limit_sign_ins, limit_writes},
     users::{self, SignedInAccount},
 };
 
@@ -54,7 +54,7 @@ error_responses! {
         401 Unauthorized "`invalid_credentials`: wrong handle or password.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
-    rate_limited "Too many attempts from this address or for this handle; see `Retry-After`."
+    rate_limited "Too many sign-ins from this address, or password attempts for this handle from this client; see `Retry-After`."
 }
 
 error_responses! {
@@ -64,7 +64,7 @@ error_responses! {
         401 Unauthorized "`invalid_refresh_token`: unknown, expired or ended; `refresh_token_reused`: already used, so its session was ended.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
-    rate_limited "Too many requests from this address; see `Retry-After`."
+    rate_limited "This session was refreshed too often; see `Retry-After`."
 }
 
 error_responses! {
@@ -73,7 +73,7 @@ error_responses! {
         400 BadRequest "No refresh token in the body or the cookie.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
-    rate_limited "Too many requests from this address; see `Retry-After`."
+    rate_limited "This session was refreshed or signed out of too often; see `Retry-After`."
 }
 
 error_responses! {
@@ -81,7 +81,7 @@ error_responses! {
     pub enum LogoutAllError {
         401 Unauthorized "No valid access token.",
     }
-    rate_limited "Too many requests; see `Retry-After`."
+    rate_limited "Too many changes in a short time; see `Retry-After`."
 }
 
 /// Signing in and out.
@@ -129,8 +129,7 @@ impl SignInApi {
             bot_token,
             auth.config.init_data_clock.now_unix(),
             auth.config.init_data_max_age_seconds,
-        )
-        .map_err(init_data_error)?;
+        )?;
         let tokens = sign_in_max_user(
             &auth,
             &pool,
@@ -205,7 +204,11 @@ impl SignInApi {
         let PasswordSignInRequest { handle, password } = body.0;
         // Keyed exactly as the lookup below finds the user, so no spelling gets a bucket of
         // its own; checked before the expensive hash.
-        limits.password_attempt(&users::handle_key(&handle))?;
+        limits.password_attempt(&users::handle_key(&handle), request)?;
+        // No account has a handle of another form: no need to hash anything to say so.
+        if users::check_handle(handle.trim()).is_err() {
+            return Err(wrong_credentials().into());
+        }
         let user = users::by_handle(&pool, &handle).await?;
         let stored = user.as_ref().and_then(|user| user.password_hash.clone());
         let matches = auth
@@ -213,9 +216,7 @@ impl SignInApi {
             .verify(SecretString::from(password), stored)
             .await?;
         let Some(user) = user.filter(|_| matches) else {
-            return Err(
-                ApiError::new(ErrorCode::InvalidCredentials, "wrong handle or password").into(),
-            );
+            return Err(wrong_credentials().into());
         };
         let mut transaction = pool.begin().await.during("start a password sign-in")?;
         let issued = sessions::start(
@@ -240,17 +241,20 @@ impl SignInApi {
     #[oai(
         path = "/auth/refresh",
         method = "post",
-        operation_id = "refresh_tokens",
-        transform = "limit_sign_ins"
+        operation_id = "refresh_tokens"
     )]
     async fn refresh(
         &self,
         auth: Data<&Arc<AuthState>>,
         pool: Data<&PgPool>,
+        limits: Data<&Arc<RateLimits>>,
         request: &Request,
         body: Json<RefreshRequest>,
     ) -> Result<Json<TokenResponse>, RefreshError> {
         let (token, source) = delivery::presented_refresh_token(request, body.0.refresh_token)?;
+        if let Some(session_id) = sessions::of_refresh_token(&pool, &token).await? {
+            limits.session_use(session_id)?;
+        }
         let (issued, user) = sessions::rotate(&pool, &auth, &token).await?;
         let delivery = match source {
             // A token that came from the cookie goes back only into the cookie, so that a
@@ -267,21 +271,18 @@ impl SignInApi {
     ///
     /// Ends the session of the refresh token given (body or cookie); its tokens stop working
     /// at once. Signing out of an already-ended session also answers 204.
-    #[oai(
-        path = "/auth/logout",
-        method = "post",
-        operation_id = "sign_out",
-        transform = "limit_sign_ins"
-    )]
+    #[oai(path = "/auth/logout", method = "post", operation_id = "sign_out")]
     async fn logout(
         &self,
         auth: Data<&Arc<AuthState>>,
         pool: Data<&PgPool>,
+        limits: Data<&Arc<RateLimits>>,
         request: &Request,
         body: Json<LogoutRequest>,
     ) -> Result<NoContent, LogoutError> {
         let (token, _) = delivery::presented_refresh_token(request, body.0.refresh_token)?;
         if let Some(session_id) = sessions::of_refresh_token(&pool, &token).await? {
+            limits.session_use(session_id)?;
             let mut transaction = pool.begin().await.during("start signing out")?;
             sessions::end_session(&mut transaction, session_id, EndReason::Logout).await?;
             transaction.commit().await.during("commit signing out")?;
@@ -292,12 +293,13 @@ impl SignInApi {
 
     /// Sign out everywhere
     ///
-    /// Ends every session of the signed-in user, this one included.
+    /// Ends every session of the signed-in user, this one included, and says whether a
+    /// password still opens the account (remove it with `DELETE /api/me/password`).
     #[oai(
         path = "/auth/logout-all",
         method = "post",
         operation_id = "sign_out_everywhere",
-        transform = "limit_sign_ins"
+        transform = "limit_writes"
     )]
     async fn logout_all(
         &self,
@@ -305,9 +307,9 @@ impl SignInApi {
         pool: Data<&PgPool>,
         request: &Request,
         caller: BearerAuth,
-    ) -> Result<NoContent, LogoutAllError> {
+    ) -> Result<Json<SignedOutEverywhere>, LogoutAllError> {
         let mut transaction = pool.begin().await.during("start signing out everywhere")?;
-        sessions::end_all_sessions(
+        let sessions_ended = sessions::end_all_sessions(
             &mut transaction,
             caller.0.user.id,
             None,
@@ -319,8 +321,15 @@ impl SignInApi {
             .await
             .during("commit signing out everywhere")?;
         delivery::clear_refresh_cookie(request, &auth);
-        Ok(NoContent::Done)
+        Ok(Json(SignedOutEverywhere {
+            sessions_ended,
+            password_set: caller.0.user.password_hash.is_some(),
+        }))
     }
+}
+
+fn wrong_credentials() -> ApiError {
+    ApiError::new(ErrorCode::InvalidCredentials, "wrong handle or password")
 }
 
 /// Creates or refreshes the user of a Max account and starts their session, in one
@@ -356,13 +365,4 @@ async fn sign_in_max_user(
     .await?;
     transaction.commit().await.during("commit a sign-in")?;
     Ok(delivery::deliver(request, auth, issued, &user, start_param))
-}
-
-fn init_data_error(error: InitDataError) -> ApiError {
-    let code = match error {
-        InitDataError::Malformed(_) => ErrorCode::InitDataMalformed,
-        InitDataError::BadSignature => ErrorCode::InitDataInvalid,
-        InitDataError::Expired => ErrorCode::InitDataExpired,
-    };
-    ApiError::new(code, error.to_string())
 }

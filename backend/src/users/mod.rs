@@ -230,11 +230,11 @@ pub async fn by_id(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<User
     .during("look a user up by id")
 }
 
-/// Sets (or replaces) a user's password hash.
+/// Sets, replaces or (with `None`) removes a user's password hash.
 pub async fn set_password_hash(
     connection: &mut PgConnection,
     user_id: i64,
-    hash: &str,
+    hash: Option<&str>,
 ) -> Result<(), DbError> {
     sqlx::query!(
         "update users set password_hash = $2, updated_at = now() where id = $1",

@@ -145,6 +145,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             access_token_ttl_seconds: 900,
             refresh_token_ttl_days: 30,
             password_hash_concurrency: 2,
+            password_hash_queue_seconds: 5,
             dev_login: false,
             init_data_clock: InitDataClock::System,
         },
@@ -152,6 +153,8 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
         rate_limits: RateLimitConfig {
             sign_in_per_minute: 10_000,
             searches_per_minute: 10_000,
+            qr_per_minute: 10_000,
+            refresh_per_session_per_minute: 10_000,
             login_per_handle_per_minute: 10_000,
             writes_per_minute: 10_000,
             trusted_proxies: Vec::new(),
@@ -340,6 +343,15 @@ impl SignedIn {
     pub fn user_id(&self) -> i64 {
         self.user["id"].as_i64().unwrap()
     }
+}
+
+/// initData Max would give the mini-app of Max user `max_user_id` right now.
+pub fn fresh_init_data(max_user_id: i64) -> String {
+    sign_init_data(
+        BOT_TOKEN,
+        &[("user", &max_user_json(max_user_id, "Someone", None))],
+        chrono::Utc::now().timestamp(),
+    )
 }
 
 /// A Max `user` JSON object.

@@ -57,7 +57,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
 }
 
 #[tokio::test]
-async fn password_sign_in_is_limited_per_handle() {
+async fn password_attempts_are_limited_per_handle_and_client() {
     let app = spawn_app_with(|config| {
         config.rate_limits.login_per_handle_per_minute = 2;
         config.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
@@ -78,12 +78,67 @@ async fn password_sign_in_is_limited_per_handle() {
     assert_eq!(attempt("victim", "198.51.100.1").await.status(), 401);
     // Spellings that reach the same account share its bucket.
     assert_eq!(
-        attempt(" VICTIM\u{3000}", "198.51.100.2").await.status(),
+        attempt(" VICTIM\u{3000}", "198.51.100.1").await.status(),
         401
     );
-    // A third address does not help: the handle itself is out of attempts.
-    assert_rate_limited(attempt("victim", "198.51.100.3").await).await;
-    assert_eq!(attempt("someone_else", "198.51.100.3").await.status(), 401);
+    assert_rate_limited(attempt("victim", "198.51.100.1").await).await;
+    // That client is out of attempts for this handle, not for others, and the handle's owner
+    // elsewhere is not locked out by it.
+    assert_eq!(attempt("someone_else", "198.51.100.1").await.status(), 401);
+    assert_eq!(attempt("victim", "198.51.100.2").await.status(), 401);
+}
+
+#[tokio::test]
+async fn signing_in_elsewhere_behind_the_same_address_does_not_stop_refreshing() {
+    let app = spawn_app_with(|config| config.rate_limits.sign_in_per_minute = 1).await;
+    let ann = app.sign_in(6101, "Ann", None).await;
+    // The address's sign-ins are spent (one user behind the NAT signing in again and again).
+    assert_rate_limited(sign_in_attempt(&app, "198.51.100.1").await).await;
+    // Ann's session still refreshes, and she can still sign out.
+    let refreshed = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": ann.refresh_token() }),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: serde_json::Value = refreshed.json().await.unwrap();
+    let logout = app
+        .post_json(
+            "/api/auth/logout",
+            &json!({ "refresh_token": refreshed["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(logout.status(), 204);
+}
+
+#[tokio::test]
+async fn one_session_cannot_refresh_without_end() {
+    let app = spawn_app_with(|config| config.rate_limits.refresh_per_session_per_minute = 2).await;
+    let ann = app.sign_in(6102, "Ann", None).await;
+    let mut token = ann.refresh_token().to_owned();
+    for _ in 0..2 {
+        let response = app
+            .post_json("/api/auth/refresh", &json!({ "refresh_token": token }))
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        token = body["refresh_token"].as_str().unwrap().to_owned();
+    }
+    assert_rate_limited(
+        app.post_json("/api/auth/refresh", &json!({ "refresh_token": token }))
+            .await,
+    )
+    .await;
+    // Another session is not affected.
+    let bob = app.sign_in(6103, "Bob", None).await;
+    let response = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({ "refresh_token": bob.refresh_token() }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]

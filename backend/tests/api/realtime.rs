@@ -785,7 +785,7 @@ async fn events_can_be_read_over_http_too() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(response.status(), 200);
 
     let page: Value = app
         .get(&format!("/api/events?after={after}&limit=1"))

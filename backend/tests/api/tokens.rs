@@ -240,7 +240,9 @@ async fn sign_out_everywhere_ends_every_session() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(response.status(), 200);
+    let ended: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(ended["sessions_ended"], 2, "{ended}");
     for session in [&phone, &laptop] {
         assert_refused(&app, &session.access_token, "after logout-all").await;
         let refresh = app

@@ -9,7 +9,8 @@ use std::rc::Rc;
 use gallery_types::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, ErrorBody, ErrorCode, LogoutRequest,
     MaxSignInRequest, Me, PasswordSignInRequest, QrLoginCreated, QrLoginRequestInfo,
-    RefreshRequest, ServiceStatus, SessionInfo, TokenResponse, UpdateMeRequest, WsTicket,
+    RefreshRequest, RemovePasswordRequest, ServiceStatus, SessionInfo, TokenResponse,
+    UpdateMeRequest, WsTicket,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{Serialize, de::DeserializeOwned};
@@ -186,6 +187,11 @@ impl Api {
     /// `PUT /api/me/password`.
     pub async fn set_password(&self, change: &ChangePasswordRequest) -> Result<(), ApiFailure> {
         send_expecting_nothing(self.authorized(Request::put("/api/me/password")), change).await
+    }
+
+    /// `DELETE /api/me/password`.
+    pub async fn remove_password(&self, proof: &RemovePasswordRequest) -> Result<(), ApiFailure> {
+        send_expecting_nothing(self.authorized(Request::delete("/api/me/password")), proof).await
     }
 
     /// `GET /api/me/sessions`.

@@ -18,6 +18,7 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::InvalidProfile) => Text::ErrorInvalidProfile,
             Some(ErrorCode::WeakPassword) => Text::ErrorWeakPassword,
             Some(ErrorCode::WrongPassword) => Text::ErrorWrongPassword,
+            Some(ErrorCode::FreshSignInRequired) => Text::ErrorFreshSignInRequired,
             Some(ErrorCode::QrLoginGone) => Text::ErrorQrGone,
             Some(ErrorCode::FileTooLarge | ErrorCode::PayloadTooLarge) => Text::ErrorFileTooLarge,
             Some(ErrorCode::UnsupportedImage | ErrorCode::UnsupportedMediaType) => {

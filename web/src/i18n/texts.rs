@@ -91,6 +91,10 @@ pub enum Text {
     NewPassword,
     SetPassword,
     PasswordSaved,
+    PasswordFromMax,
+    RemovePassword,
+    PasswordRemoved,
+    ErrorFreshSignInRequired,
     SessionsSection,
     ThisDevice,
     EndSession,
@@ -315,6 +319,19 @@ impl Text {
             Text::PasswordSaved => (
                 "Пароль сохранён. Остальные сеансы завершены.",
                 "Password saved. Your other sessions have ended.",
+            ),
+            Text::PasswordFromMax => (
+                "Первый пароль задаётся в мини-приложении Max на телефоне: так мы знаем, что это вы.",
+                "Set your first password in the Max mini-app on your phone: that is how we know it is you.",
+            ),
+            Text::RemovePassword => ("Удалить пароль", "Remove password"),
+            Text::PasswordRemoved => (
+                "Пароль удалён: вход на компьютере теперь только по QR-коду.",
+                "Password removed: a computer now signs in by QR code only.",
+            ),
+            Text::ErrorFreshSignInRequired => (
+                "Для этого откройте мини-приложение Max заново.",
+                "For this, open the Max mini-app again.",
             ),
             Text::SessionsSection => ("Активные сеансы", "Active sessions"),
             Text::ThisDevice => ("это устройство", "this device"),

@@ -1,7 +1,9 @@
 //! Settings: profile (handle, name, bio, language, privacy), password, sessions (kept
 //! current when sessions end elsewhere), signing out.
 
-use gallery_types::{ChangePasswordRequest, Event, Language, SessionInfo, UpdateMeRequest};
+use gallery_types::{
+    ChangePasswordRequest, Event, Language, Me, RemovePasswordRequest, SessionInfo, UpdateMeRequest,
+};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::{
     Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
@@ -12,6 +14,7 @@ use crate::{
     components::{PageIntro, SignInPrompt},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
+    max_bridge,
     realtime::{use_realtime, use_realtime_event},
     session::{Session, SignedIn, use_api, use_session},
 };
@@ -161,21 +164,39 @@ fn profile_form(props: &SignedInProps) -> Html {
     }
 }
 
+/// Setting, changing and removing the password. The server wants proof that the person asks:
+/// inside Max the mini-app's initData (fresh when it opened), elsewhere the current password.
+/// A first password can only be set inside Max.
 #[function_component(PasswordForm)]
 fn password_form(props: &SignedInProps) -> Html {
     let i18n = use_i18n();
     let api = use_api();
+    let session = use_session();
     let current = use_state(String::new);
     let new = use_state(String::new);
     let outcome = use_state(|| None::<Outcome>);
     let has_password = props.signed_in.user.has_password;
+    let init_data = max_bridge::init_data();
+    let ask_current = has_password && init_data.is_none();
+
+    if !has_password && init_data.is_none() {
+        return html! {
+            <div class="card" data-testid="password-settings">
+                <h2>{ i18n.t(Text::PasswordSection) }</h2>
+                <p class="muted">{ i18n.t(Text::PasswordFromMax) }</p>
+            </div>
+        };
+    }
 
     let onsubmit = {
         let change = ChangePasswordRequest {
-            current_password: Some((*current).clone()).filter(|_| has_password),
+            current_password: Some((*current).clone()).filter(|_| ask_current),
+            init_data: init_data.clone(),
             new_password: (*new).clone(),
         };
-        let (outcome, current, new) = (outcome.clone(), current.clone(), new.clone());
+        let (api, outcome, current, new) =
+            (api.clone(), outcome.clone(), current.clone(), new.clone());
+        let (update_user, user) = (session.update_user.clone(), props.signed_in.user.clone());
         move |event: SubmitEvent| {
             event.prevent_default();
             let (api, change, outcome, current, new) = (
@@ -185,12 +206,44 @@ fn password_form(props: &SignedInProps) -> Html {
                 current.clone(),
                 new.clone(),
             );
+            let (update_user, user) = (update_user.clone(), user.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match api.set_password(&change).await {
                     Ok(()) => {
                         current.set(String::new());
                         new.set(String::new());
                         outcome.set(Some(Outcome::Done(Text::PasswordSaved)));
+                        update_user.emit(Me {
+                            has_password: true,
+                            ..user
+                        });
+                    }
+                    Err(failure) => outcome.set(Some(Outcome::Failed(failure_text(&failure)))),
+                }
+            });
+        }
+    };
+    let on_remove = {
+        let proof = RemovePasswordRequest {
+            current_password: Some((*current).clone()).filter(|_| ask_current),
+            init_data,
+        };
+        let (outcome, update_user, user) = (
+            outcome.clone(),
+            session.update_user.clone(),
+            props.signed_in.user.clone(),
+        );
+        move |_| {
+            let (api, proof, outcome) = (api.clone(), proof.clone(), outcome.clone());
+            let (update_user, user) = (update_user.clone(), user.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match api.remove_password(&proof).await {
+                    Ok(()) => {
+                        outcome.set(Some(Outcome::Done(Text::PasswordRemoved)));
+                        update_user.emit(Me {
+                            has_password: false,
+                            ..user
+                        });
                     }
                     Err(failure) => outcome.set(Some(Outcome::Failed(failure_text(&failure)))),
                 }
@@ -200,7 +253,7 @@ fn password_form(props: &SignedInProps) -> Html {
     html! {
         <form class="card form" {onsubmit} data-testid="password-settings">
             <h2>{ i18n.t(Text::PasswordSection) }</h2>
-            if has_password {
+            if ask_current {
                 <label>{ i18n.t(Text::CurrentPassword) }
                     <input type="password" name="current_password" autocomplete="current-password" value={(*current).clone()} oninput={text_input(&current)} />
                 </label>
@@ -209,7 +262,12 @@ fn password_form(props: &SignedInProps) -> Html {
                 <input type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="128" value={(*new).clone()} oninput={text_input(&new)} />
             </label>
             { outcome_line(&i18n, *outcome) }
-            <button type="submit" class="primary">{ i18n.t(Text::SetPassword) }</button>
+            <div class="actions">
+                <button type="submit" class="primary">{ i18n.t(Text::SetPassword) }</button>
+                if has_password {
+                    <button type="button" onclick={on_remove} data-testid="remove-password">{ i18n.t(Text::RemovePassword) }</button>
+                }
+            </div>
         </form>
     }
 }
