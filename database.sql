@@ -325,6 +325,24 @@ $$;
 -- index of its own every search read the whole users table.
 create index users_handle_trgm_idx on users using gin (handle gin_trgm_ops);
 
+-- migration 20261202000007 (qr number matching)
+-- QR sign-in against phishing and fixation: the desktop shows a number, the phone must pick
+-- it among decoys (a link forwarded in a chat cannot be approved blindly), and the first
+-- signed-in user to open a request is the only one who may see, approve or decline it.
+alter table qr_logins
+    add column match_code smallint,
+    add column match_choices smallint[],
+    add column viewed_by bigint references users (id) on delete cascade;
+
+-- Requests open while this migrates (they live two minutes) cannot be matched: they expire.
+update qr_logins set match_code = 0, match_choices = '{}', expires_at = least(expires_at, now())
+where match_code is null;
+
+alter table qr_logins
+    alter column match_code set not null,
+    alter column match_choices set not null,
+    add constraint qr_logins_match_code_range check (match_code between 0 and 99);
+
 -- sqlx's record of applied migrations
 create table if not exists _sqlx_migrations (
     version bigint primary key,
@@ -341,6 +359,7 @@ insert into _sqlx_migrations (version, description, success, checksum, execution
     (20261122000003, 'photos', true, '\xcfd1d54c9ee808edcd2d3138a6b27ac15ead516cb94cc010e6a40eda2a9bcd7f3a72fe90ef08798bcd0d49c4c442d3eb', 0),
     (20261122000004, 'events', true, '\xff253a6abd011f34ed333a80e3774f03be95f850913726ae3f4370c194913030dfdf18df7170429e9f2ac8139cd36e86', 0),
     (20261202000005, 'event visibility', true, '\x7a81ee3676c69caa26f478ff2b4adab68278b5f7a098d70006fc6f2505e8078d738569120d6f1a95124b5435828bc51a', 0),
-    (20261202000006, 'handle search', true, '\x6ae921900041090b7e45cd98a2de0bbaf86a7fbee2eeb256220251164fd74591b856be0ced544eee7e380cc742d1807c', 0);
+    (20261202000006, 'handle search', true, '\x6ae921900041090b7e45cd98a2de0bbaf86a7fbee2eeb256220251164fd74591b856be0ced544eee7e380cc742d1807c', 0),
+    (20261202000007, 'qr number matching', true, '\xb16c09d96a22d16edab1b9638e1ca538f5b51a9da61939a2a38a8a25afa62599c30133a39f418564ffd1aefc10e25fbd', 0);
 
 commit;

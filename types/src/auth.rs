@@ -146,6 +146,8 @@ pub struct QrLoginCreated {
     pub poll_secret: String,
     /// The Max deep link to encode in the QR code.
     pub deep_link: String,
+    /// Shown beside the QR code: the phone must pick this number to approve.
+    pub match_code: u8,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -164,8 +166,18 @@ pub struct QrLoginRequestInfo {
     /// Browser and system of the requesting computer, e.g. "Firefox on Linux".
     pub device: String,
     pub ip: Option<String>,
+    /// The numbers to offer: one of them is shown on the requesting computer.
+    pub match_choices: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/auth/qr/{id}/approve`: the number the person picked, the one their computer
+/// shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct QrApproveRequest {
+    pub match_code: u8,
 }
 
 /// `GET /api/auth/options`: what the sign-in page should offer.

@@ -80,6 +80,8 @@ pub enum ErrorCode {
     QrLoginGone,
     /// The sign-in request was already approved.
     QrLoginAlreadyApproved,
+    /// The number picked is not the one the computer shows: the request is cancelled.
+    QrLoginMismatch,
     /// These image bytes are already in the gallery.
     DuplicatePhoto,
     /// The upload is not a JPEG, PNG, GIF or WebP image.
@@ -110,7 +112,8 @@ impl ErrorCode {
             BadRequest | InvalidText | InitDataMalformed | InvalidMessage => 400,
             Unauthorized | InitDataInvalid | InitDataExpired | InvalidToken
             | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
-            Forbidden | WrongPassword | FreshSignInRequired | NotOwner | ForbiddenOrigin => 403,
+            Forbidden | WrongPassword | FreshSignInRequired | QrLoginMismatch | NotOwner
+            | ForbiddenOrigin => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             Conflict | HandleTaken | QrLoginAlreadyApproved | DuplicatePhoto => 409,

@@ -13,8 +13,9 @@ mod users;
 
 pub use auth::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, LogoutRequest, MaxSignInRequest,
-    PasswordSignInRequest, QrLoginCreated, QrLoginPending, QrLoginRequestInfo, RefreshRequest,
-    RemovePasswordRequest, SessionInfo, SignInMethod, SignedOutEverywhere, TokenResponse,
+    PasswordSignInRequest, QrApproveRequest, QrLoginCreated, QrLoginPending, QrLoginRequestInfo,
+    RefreshRequest, RemovePasswordRequest, SessionInfo, SignInMethod, SignedOutEverywhere,
+    TokenResponse,
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use photos::{

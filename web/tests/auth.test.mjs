@@ -43,6 +43,8 @@ test('a desktop signs in by QR code approved in the mini-app', async () => {
   const link = await desktop.page.locator('[data-testid="qr-link"]').getAttribute('href');
   const startParam = new URL(link).searchParams.get('startapp');
   assert.match(startParam, /^login_[A-Za-z0-9_-]+$/);
+  const number = await desktop.page.locator('[data-testid="qr-match-code"]').innerText();
+  assert.match(number, /^\d\d$/);
   await screenshot(desktop.page, 'desktop-sign-in');
 
   // The phone scans the code: Max opens the mini-app with the start parameter.
@@ -51,11 +53,17 @@ test('a desktop signs in by QR code approved in the mini-app', async () => {
   await phone.page.goto(baseUrl);
   await phone.page.locator('[data-page="approve"] [data-testid="approve-request"]').waitFor();
   assert.match(await phone.page.locator('[data-testid="approve-device"]').innerText(), /Chrome on Linux/);
+  // The phone offers three numbers; the person picks the one the computer shows.
+  const choices = phone.page.locator('[data-testid="match-choices"] button');
+  assert.equal(await choices.count(), 3);
   await screenshot(phone.page, 'phone-approve');
-  await phone.page.getByRole('button', { name: 'Approve' }).click();
+  await choices.filter({ hasText: number }).click();
   await phone.page.locator('[data-testid="approve-done"]').waitFor();
 
-  // The waiting desktop is signed in as the phone's user.
+  // The waiting desktop shows whose account approved, and continues when told to.
+  await desktop.page.locator('[data-testid="qr-confirm-name"]', { hasText: 'Anna' }).waitFor();
+  await screenshot(desktop.page, 'desktop-confirm');
+  await desktop.page.getByRole('button', { name: 'Continue' }).click();
   await desktop.page.locator('[data-testid="signed-in"]', { hasText: 'Anna' }).waitFor();
   await desktop.page.locator('[data-testid="account-name"]', { hasText: 'Anna' }).waitFor();
   const types = (payloads) => payloads.map((payload) => {

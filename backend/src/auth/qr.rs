@@ -1,7 +1,13 @@
-//! Desktop sign-in by QR code: the desktop shows a Max deep link as a QR code, the user scans
-//! it with the phone and approves in the mini-app, and the desktop, waiting on the request
-//! (by long-polling, or on its WebSocket through [`QrSocketRequests`]), receives its tokens.
-//! A request lives two minutes and signs in once.
+//! Desktop sign-in by QR code: the desktop shows a Max deep link as a QR code and a number,
+//! the user scans it with the phone, picks the same number among decoys and approves in the
+//! mini-app, and the desktop, waiting on the request (by long-polling, or on its WebSocket
+//! through [`QrSocketRequests`]), receives its tokens. A request lives two minutes and signs
+//! in once.
+//!
+//! Against phishing and fixation: a link forwarded in a chat cannot be approved without the
+//! number on the victim's screen (a wrong pick cancels the request); the first signed-in user
+//! to open a request is the only one who may see, approve or decline it; and the desktop is
+//! shown whose account approved before it continues (the web client asks).
 
 use std::{sync::Arc, time::Duration};
 
@@ -46,6 +52,8 @@ pub enum QrError {
     Gone,
     #[error("this sign-in request was already approved")]
     AlreadyApproved,
+    #[error("that is not the number on the computer; the sign-in request is cancelled")]
+    Mismatch,
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -59,6 +67,7 @@ impl From<QrError> for ApiError {
             QrError::AlreadyApproved => {
                 ApiError::new(ErrorCode::QrLoginAlreadyApproved, error.to_string())
             }
+            QrError::Mismatch => ApiError::new(ErrorCode::QrLoginMismatch, error.to_string()),
         }
     }
 }
@@ -69,6 +78,12 @@ pub enum PollOutcome {
     Pending { expires_at: DateTime<Utc> },
 }
 
+/// How many numbers the phone offers (the right one among decoys).
+const MATCH_CHOICES: usize = 3;
+
+/// Two-digit numbers, easy to read off a screen and compare.
+const MATCH_RANGE: std::ops::RangeInclusive<i16> = 10..=99;
+
 /// Creates a sign-in request for the desktop at `device`.
 pub async fn create(
     pool: &PgPool,
@@ -78,10 +93,12 @@ pub async fn create(
     // 12 random bytes: 16 URL-safe characters, fine inside a Max start parameter.
     let id = tokens::random_urlsafe(12);
     let poll_secret = tokens::random_urlsafe(32);
+    let (match_code, match_choices) = match_numbers();
     let expires_at = sqlx::query_scalar!(
         r#"
-        insert into qr_logins (id, poll_secret_hash, user_agent, ip, expires_at)
-        values ($1, $2, $3, $4, now() + make_interval(secs => $5))
+        insert into qr_logins (id, poll_secret_hash, user_agent, ip, expires_at, match_code,
+                               match_choices)
+        values ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7)
         returning expires_at
         "#,
         id,
@@ -89,6 +106,8 @@ pub async fn create(
         device.user_agent,
         device.ip.map(IpNet::from),
         LIFETIME.as_secs_f64(),
+        match_code,
+        &match_choices,
     )
     .fetch_one(pool)
     .await
@@ -100,23 +119,54 @@ pub async fn create(
         ),
         id,
         poll_secret,
+        match_code: two_digits(match_code),
         expires_at,
     })
 }
 
-/// What the approving user is shown: which browser, from where.
-pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, QrError> {
+/// The number to match and the numbers to offer: it and distinct decoys, shuffled. Kept with
+/// the request, so the phone offers the same ones however often it looks.
+fn match_numbers() -> (i16, Vec<i16>) {
+    use rand::{Rng, seq::SliceRandom};
+    let mut rng = rand::thread_rng();
+    let mut choices: Vec<i16> = Vec::with_capacity(MATCH_CHOICES);
+    while choices.len() < MATCH_CHOICES {
+        let candidate = rng.gen_range(MATCH_RANGE);
+        if !choices.contains(&candidate) {
+            choices.push(candidate);
+        }
+    }
+    let code = choices[0];
+    choices.shuffle(&mut rng);
+    (code, choices)
+}
+
+fn two_digits(number: i16) -> u8 {
+    u8::try_from(number).expect("match numbers are two digits")
+}
+
+/// What the approving user is shown: which browser, from where, and the numbers to pick
+/// from. The first signed-in user to look at a request is the only one who may from then on.
+pub async fn describe(
+    pool: &PgPool,
+    id: &str,
+    user_id: i64,
+) -> Result<QrLoginRequestInfo, QrError> {
     let row = sqlx::query!(
         r#"
-        select id, user_agent, ip, created_at, expires_at,
-               (consumed_at is null and expires_at > now()) as "open!"
-        from qr_logins where id = $1
+        update qr_logins set viewed_by = coalesce(viewed_by, $2)
+        where id = $1
+        returning id, user_agent, ip, created_at, expires_at, match_choices,
+                  viewed_by as "viewed_by!",
+                  (consumed_at is null and expires_at > now()) as "open!"
         "#,
-        id
+        id,
+        user_id,
     )
     .fetch_optional(pool)
     .await
-    .during("read a QR sign-in request")?
+    .during("look at a QR sign-in request")?
+    .filter(|row| row.viewed_by == user_id)
     .ok_or(QrError::NotFound)?;
     if !row.open {
         return Err(QrError::Gone);
@@ -125,17 +175,20 @@ pub async fn describe(pool: &PgPool, id: &str) -> Result<QrLoginRequestInfo, QrE
         id: row.id,
         device: device::describe(&row.user_agent),
         ip: row.ip.map(|ip| ip.addr().to_string()),
+        match_choices: row.match_choices.into_iter().map(two_digits).collect(),
         created_at: row.created_at,
         expires_at: row.expires_at,
     })
 }
 
-/// The signed-in `user_id` approves request `id`.
-pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), QrError> {
+/// The signed-in `user_id` approves request `id`, having picked `match_code`. A wrong pick
+/// cancels the request: someone may be trying to sign in as them with a forwarded link.
+pub async fn approve(pool: &PgPool, id: &str, user_id: i64, match_code: u8) -> Result<(), QrError> {
     let mut transaction = pool.begin().await.during("start a QR approval")?;
     let row = sqlx::query!(
         r#"
-        select approved_by, (consumed_at is null and expires_at > now()) as "open!"
+        select approved_by, viewed_by, match_code,
+               (consumed_at is null and expires_at > now()) as "open!"
         from qr_logins where id = $1 for update
         "#,
         id
@@ -143,6 +196,7 @@ pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), QrErro
     .fetch_optional(&mut *transaction)
     .await
     .during("lock a QR sign-in request")?
+    .filter(|row| row.viewed_by.is_none_or(|viewer| viewer == user_id))
     .ok_or(QrError::NotFound)?;
     if !row.open {
         return Err(QrError::Gone);
@@ -150,8 +204,19 @@ pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), QrErro
     if row.approved_by.is_some() {
         return Err(QrError::AlreadyApproved);
     }
+    if i16::from(match_code) != row.match_code {
+        end(&mut transaction, id).await?;
+        transaction
+            .commit()
+            .await
+            .during("commit cancelling a mismatched QR request")?;
+        return Err(QrError::Mismatch);
+    }
     sqlx::query!(
-        "update qr_logins set approved_by = $2, approved_at = now() where id = $1",
+        r#"
+        update qr_logins set approved_by = $2, approved_at = now(), viewed_by = $2
+        where id = $1
+        "#,
         id,
         user_id
     )
@@ -163,30 +228,43 @@ pub async fn approve(pool: &PgPool, id: &str, user_id: i64) -> Result<(), QrErro
     Ok(())
 }
 
-/// Ends request `id` unused: it can be neither approved nor collected any more.
-pub async fn decline(pool: &PgPool, id: &str) -> Result<(), QrError> {
+/// Ends request `id` unused, for `user_id` (who must be the one who looked at it, if anyone
+/// did): it can be neither approved nor collected any more.
+pub async fn decline(pool: &PgPool, id: &str, user_id: i64) -> Result<(), QrError> {
     let mut transaction = pool.begin().await.during("start declining a QR request")?;
     let row = sqlx::query!(
         r#"
-        update qr_logins set expires_at = least(expires_at, now())
-        where id = $1
-        returning (consumed_at is null) as "was_open!"
+        select (consumed_at is null and expires_at > now()) as "open!", viewed_by
+        from qr_logins where id = $1 for update
         "#,
         id
     )
     .fetch_optional(&mut *transaction)
     .await
-    .during("decline a QR sign-in request")?
+    .during("lock a QR sign-in request to decline")?
+    .filter(|row| row.viewed_by.is_none_or(|viewer| viewer == user_id))
     .ok_or(QrError::NotFound)?;
-    if !row.was_open {
+    if !row.open {
         return Err(QrError::Gone);
     }
-    announce(&mut transaction, id).await?;
+    end(&mut transaction, id).await?;
     transaction
         .commit()
         .await
         .during("commit declining a QR request")?;
     Ok(())
+}
+
+/// Ends request `id` now and tells the waiting desktop.
+async fn end(connection: &mut PgConnection, id: &str) -> Result<(), DbError> {
+    sqlx::query!(
+        "update qr_logins set expires_at = least(expires_at, now()) where id = $1",
+        id
+    )
+    .execute(&mut *connection)
+    .await
+    .during("end a QR sign-in request")?;
+    announce(connection, id).await
 }
 
 /// Tells every instance that request `id` changed, when the transaction commits.

@@ -3,7 +3,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use gallery_types::{QrLoginCreated, QrLoginPending, QrLoginRequestInfo, TokenResponse};
+use gallery_types::{
+    QrApproveRequest, QrLoginCreated, QrLoginPending, QrLoginRequestInfo, TokenResponse,
+};
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
@@ -42,18 +44,31 @@ error_responses! {
     /// Errors of `GET /api/auth/qr/{id}/request`.
     pub enum QrDescribeError {
         401 Unauthorized "No valid access token.",
-        404 NotFound "No such request.",
+        404 NotFound "No such request, or another user opened it first (only they may see it).",
         410 Gone "`qr_login_gone`: the request expired or was already used.",
     }
 }
 
 error_responses! {
-    /// Errors of approving or declining a QR sign-in.
-    pub enum QrAnswerError {
+    /// Errors of `POST /api/auth/qr/{id}/approve`.
+    pub enum QrApproveError {
+        400 BadRequest "The body is not the documented JSON.",
         401 Unauthorized "No valid access token.",
-        404 NotFound "No such request.",
+        403 Forbidden "`qr_login_mismatch`: not the number the computer shows; the request is cancelled.",
+        404 NotFound "No such request, or another user opened it first.",
         409 Conflict "`qr_login_already_approved`.",
-        410 Gone "`qr_login_gone`: the request expired or was already used.",
+        410 Gone "`qr_login_gone`: the request expired, was declined or was already used.",
+        415 UnsupportedMediaType "The body is not `application/json`.",
+    }
+    rate_limited "Too many requests; see `Retry-After`."
+}
+
+error_responses! {
+    /// Errors of `POST /api/auth/qr/{id}/decline`.
+    pub enum QrDeclineError {
+        401 Unauthorized "No valid access token.",
+        404 NotFound "No such request, or another user opened it first.",
+        410 Gone "`qr_login_gone`: the request expired, was declined or was already used.",
     }
     rate_limited "Too many requests; see `Retry-After`."
 }
@@ -144,10 +159,10 @@ impl QrApi {
     async fn describe(
         &self,
         pool: Data<&PgPool>,
-        _caller: BearerAuth,
+        caller: BearerAuth,
         id: Path<String>,
     ) -> Result<Json<QrLoginRequestInfo>, QrDescribeError> {
-        Ok(Json(qr::describe(&pool, &id.0).await?))
+        Ok(Json(qr::describe(&pool, &id.0, caller.0.user.id).await?))
     }
 
     /// Approve a QR sign-in
@@ -164,8 +179,9 @@ impl QrApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         id: Path<String>,
-    ) -> Result<NoContent, QrAnswerError> {
-        qr::approve(&pool, &id.0, caller.0.user.id).await?;
+        body: Json<QrApproveRequest>,
+    ) -> Result<NoContent, QrApproveError> {
+        qr::approve(&pool, &id.0, caller.0.user.id, body.match_code).await?;
         Ok(NoContent::Done)
     }
 
@@ -182,10 +198,10 @@ impl QrApi {
     async fn decline(
         &self,
         pool: Data<&PgPool>,
-        _caller: BearerAuth,
+        caller: BearerAuth,
         id: Path<String>,
-    ) -> Result<NoContent, QrAnswerError> {
-        qr::decline(&pool, &id.0).await?;
+    ) -> Result<NoContent, QrDeclineError> {
+        qr::decline(&pool, &id.0, caller.0.user.id).await?;
         Ok(NoContent::Done)
     }
 }

@@ -10,6 +10,8 @@ const FIREFOX_ON_LINUX: &str =
 struct Request {
     id: String,
     secret: String,
+    /// The number the desktop shows.
+    match_code: u64,
 }
 
 async fn start(app: &TestApp) -> Request {
@@ -31,9 +33,12 @@ async fn start(app: &TestApp) -> Request {
         body["deep_link"],
         format!("https://max.ru/{BOT_USERNAME}?startapp=login_{id}")
     );
+    let match_code = body["match_code"].as_u64().unwrap();
+    assert!((10..=99).contains(&match_code), "two digits: {match_code}");
     Request {
         id,
         secret: body["poll_secret"].as_str().unwrap().to_owned(),
+        match_code,
     }
 }
 
@@ -46,9 +51,37 @@ async fn poll(app: &TestApp, request: &Request, wait: u64) -> reqwest::Response 
         .unwrap()
 }
 
+/// Approves, picking the number the desktop shows.
 async fn approve(app: &TestApp, request: &Request, phone: &SignedIn) -> reqwest::Response {
+    approve_picking(app, request, phone, request.match_code).await
+}
+
+async fn approve_picking(
+    app: &TestApp,
+    request: &Request,
+    phone: &SignedIn,
+    match_code: u64,
+) -> reqwest::Response {
     app.client
         .post(app.url(&format!("/api/auth/qr/{}/approve", request.id)))
+        .bearer_auth(&phone.access_token)
+        .json(&serde_json::json!({ "match_code": match_code }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn describe(app: &TestApp, request: &Request, phone: &SignedIn) -> reqwest::Response {
+    app.get_as(
+        &format!("/api/auth/qr/{}/request", request.id),
+        &phone.access_token,
+    )
+    .await
+}
+
+async fn decline(app: &TestApp, request: &Request, phone: &SignedIn) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/auth/qr/{}/decline", request.id)))
         .bearer_auth(&phone.access_token)
         .send()
         .await
@@ -137,6 +170,7 @@ async fn a_wrong_poll_secret_learns_nothing() {
     let thief = Request {
         id: desktop.id.clone(),
         secret: "guessed".into(),
+        match_code: desktop.match_code,
     };
     assert_json_error(poll(&app, &thief, 0).await, 404, "not_found").await;
     assert_eq!(
@@ -191,6 +225,7 @@ async fn approving_twice_is_a_conflict_and_unknown_requests_are_404() {
     let unknown = Request {
         id: "nope".into(),
         secret: "x".into(),
+        match_code: 10,
     };
     assert_json_error(approve(&app, &unknown, &phone).await, 404, "not_found").await;
     let anonymous = app
@@ -220,14 +255,64 @@ async fn a_declined_request_is_over() {
     let app = spawn_app().await;
     let desktop = start(&app).await;
     let phone = app.sign_in(5005, "Ann", None).await;
-    let declined = app
-        .client
-        .post(app.url(&format!("/api/auth/qr/{}/decline", desktop.id)))
-        .bearer_auth(&phone.access_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(declined.status(), 204);
+    assert_eq!(decline(&app, &desktop, &phone).await.status(), 204);
     assert_json_error(poll(&app, &desktop, 0).await, 410, "qr_login_gone").await;
     assert_json_error(approve(&app, &desktop, &phone).await, 410, "qr_login_gone").await;
+}
+
+#[tokio::test]
+async fn the_phone_must_pick_the_number_the_desktop_shows() {
+    let app = spawn_app().await;
+    let desktop = start(&app).await;
+    let phone = app.sign_in(5101, "Ann", None).await;
+    let info: serde_json::Value = describe(&app, &desktop, &phone).await.json().await.unwrap();
+    let choices: Vec<u64> = info["match_choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|choice| choice.as_u64().unwrap())
+        .collect();
+    assert_eq!(choices.len(), 3, "{info}");
+    assert!(choices.contains(&desktop.match_code), "{info}");
+    let mut distinct = choices.clone();
+    distinct.dedup();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{info}");
+    // The same choices every time the phone looks: looking again teaches nothing.
+    let again: serde_json::Value = describe(&app, &desktop, &phone).await.json().await.unwrap();
+    assert_eq!(again["match_choices"], info["match_choices"]);
+
+    // A wrong pick (a forwarded link, approved blindly) cancels the request for good.
+    let wrong = choices
+        .iter()
+        .copied()
+        .find(|choice| *choice != desktop.match_code)
+        .unwrap();
+    assert_json_error(
+        approve_picking(&app, &desktop, &phone, wrong).await,
+        403,
+        "qr_login_mismatch",
+    )
+    .await;
+    assert_json_error(poll(&app, &desktop, 0).await, 410, "qr_login_gone").await;
+    assert_json_error(approve(&app, &desktop, &phone).await, 410, "qr_login_gone").await;
+}
+
+#[tokio::test]
+async fn only_the_first_user_to_open_a_request_may_see_approve_or_decline_it() {
+    let app = spawn_app().await;
+    let desktop = start(&app).await;
+    let owner = app.sign_in(5102, "Ann", None).await;
+    let stranger = app.sign_in(5103, "Eve", None).await;
+    assert_eq!(describe(&app, &desktop, &owner).await.status(), 200);
+    assert_json_error(describe(&app, &desktop, &stranger).await, 404, "not_found").await;
+    assert_json_error(approve(&app, &desktop, &stranger).await, 404, "not_found").await;
+    assert_json_error(decline(&app, &desktop, &stranger).await, 404, "not_found").await;
+    assert_eq!(approve(&app, &desktop, &owner).await.status(), 204);
+    let signed_in: serde_json::Value = poll(&app, &desktop, 0).await.json().await.unwrap();
+    assert_eq!(
+        signed_in["user"]["display_name"], "Ann",
+        "the desktop learns who approved"
+    );
 }

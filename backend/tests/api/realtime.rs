@@ -228,8 +228,8 @@ async fn fifty_concurrent_writers_are_each_delivered_once_to_a_listener() {
     );
 }
 
-/// A desktop's new QR sign-in request: its id and poll secret.
-async fn start_qr_sign_in(app: &TestApp) -> (String, String) {
+/// A desktop's new QR sign-in request: its id, poll secret and number to match.
+async fn start_qr_sign_in(app: &TestApp) -> (String, String, u64) {
     let request: Value = app
         .client
         .post(app.url("/api/auth/qr"))
@@ -240,7 +240,11 @@ async fn start_qr_sign_in(app: &TestApp) -> (String, String) {
         .await
         .unwrap();
     let field = |name: &str| request[name].as_str().unwrap().to_owned();
-    (field("id"), field("poll_secret"))
+    (
+        field("id"),
+        field("poll_secret"),
+        request["match_code"].as_u64().unwrap(),
+    )
 }
 
 /// A second server on the same database as `app`.
@@ -266,7 +270,7 @@ async fn events_and_qr_approvals_cross_instances() {
     );
 
     // A desktop waits on the second instance; the phone approves on the first.
-    let (id, poll_secret) = start_qr_sign_in(&second).await;
+    let (id, poll_secret, match_code) = start_qr_sign_in(&second).await;
     on_second
         .send(&ClientMessage::WatchQrLogin {
             id: id.clone(),
@@ -281,6 +285,7 @@ async fn events_and_qr_approvals_cross_instances() {
         .client
         .post(first.url(&format!("/api/auth/qr/{id}/approve")))
         .bearer_auth(&ann.access_token)
+        .json(&json!({ "match_code": match_code }))
         .send()
         .await
         .unwrap();
@@ -305,7 +310,7 @@ async fn the_qr_watch_reports_declines_and_wrong_secrets() {
     let app = spawn_app().await;
     let ann = app.sign_in(9001, "Ann", None).await;
     let (mut desktop, _) = app.open(Open::default()).await;
-    let (id, poll_secret) = start_qr_sign_in(&app).await;
+    let (id, poll_secret, _) = start_qr_sign_in(&app).await;
 
     desktop
         .send(&ClientMessage::WatchQrLogin {

@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use gallery_types::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, ErrorBody, ErrorCode, LogoutRequest,
-    MaxSignInRequest, Me, PasswordSignInRequest, QrLoginCreated, QrLoginRequestInfo,
-    RefreshRequest, RemovePasswordRequest, ServiceStatus, SessionInfo, TokenResponse,
-    UpdateMeRequest, WsTicket,
+    MaxSignInRequest, Me, PasswordSignInRequest, QrApproveRequest, QrLoginCreated,
+    QrLoginRequestInfo, RefreshRequest, RemovePasswordRequest, ServiceStatus, SessionInfo,
+    TokenResponse, UpdateMeRequest, WsTicket,
 };
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{Serialize, de::DeserializeOwned};
@@ -154,6 +154,17 @@ impl Api {
         send_expecting_nothing(Request::post("/api/auth/logout"), &LogoutRequest::default()).await
     }
 
+    /// `POST /api/auth/logout` of the session of `refresh_token` (one the page was handed).
+    pub async fn logout_token(&self, refresh_token: String) -> Result<(), ApiFailure> {
+        send_expecting_nothing(
+            Request::post("/api/auth/logout"),
+            &LogoutRequest {
+                refresh_token: Some(refresh_token),
+            },
+        )
+        .await
+    }
+
     /// `POST /api/auth/logout-all`.
     pub async fn logout_everywhere(&self) -> Result<(), ApiFailure> {
         expect_nothing(self.authorized(Request::post("/api/auth/logout-all"))).await
@@ -169,9 +180,13 @@ impl Api {
         receive(self.authorized(Request::get(&format!("/api/auth/qr/{id}/request")))).await
     }
 
-    /// `POST /api/auth/qr/{id}/approve`.
-    pub async fn approve_qr_sign_in(&self, id: &str) -> Result<(), ApiFailure> {
-        expect_nothing(self.authorized(Request::post(&format!("/api/auth/qr/{id}/approve")))).await
+    /// `POST /api/auth/qr/{id}/approve`, with the number the person picked.
+    pub async fn approve_qr_sign_in(&self, id: &str, match_code: u8) -> Result<(), ApiFailure> {
+        send_expecting_nothing(
+            self.authorized(Request::post(&format!("/api/auth/qr/{id}/approve"))),
+            &QrApproveRequest { match_code },
+        )
+        .await
     }
 
     /// `POST /api/auth/qr/{id}/decline`.

@@ -20,6 +20,7 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::WrongPassword) => Text::ErrorWrongPassword,
             Some(ErrorCode::FreshSignInRequired) => Text::ErrorFreshSignInRequired,
             Some(ErrorCode::QrLoginGone) => Text::ErrorQrGone,
+            Some(ErrorCode::QrLoginMismatch) => Text::ErrorQrMismatch,
             Some(ErrorCode::FileTooLarge | ErrorCode::PayloadTooLarge) => Text::ErrorFileTooLarge,
             Some(ErrorCode::UnsupportedImage | ErrorCode::UnsupportedMediaType) => {
                 Text::ErrorUnsupportedImage

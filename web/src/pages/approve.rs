@@ -64,12 +64,12 @@ pub fn approve(props: &ApproveProps) -> Html {
             html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }
         }
         (Session::SignedIn(_), Stage::Asking(info)) => {
-            let on_approve = {
+            let pick = |number: u8| {
                 let (stage, api, id) = (stage.clone(), api.clone(), props.id.clone());
                 move |_| {
                     let (stage, api, id) = (stage.clone(), api.clone(), id.clone());
                     wasm_bindgen_futures::spawn_local(async move {
-                        stage.set(match api.approve_qr_sign_in(&id).await {
+                        stage.set(match api.approve_qr_sign_in(&id, number).await {
                             Ok(()) => Stage::Approved,
                             Err(failure) => Stage::Failed(failure_text(&failure)),
                         });
@@ -96,8 +96,13 @@ pub fn approve(props: &ApproveProps) -> Html {
                         <dt>{ i18n.t(Text::ApproveDevice) }</dt><dd data-testid="approve-device">{ &info.device }</dd>
                         <dt>{ i18n.t(Text::ApproveAddress) }</dt><dd>{ info.ip.clone().unwrap_or_default() }</dd>
                     </dl>
+                    <p>{ i18n.t(Text::ApprovePickNumber) }</p>
+                    <div class="actions match-choices" data-testid="match-choices">
+                        { for info.match_choices.iter().map(|&number| html! {
+                            <button type="button" class="primary match-choice" onclick={pick(number)}>{ number }</button>
+                        }) }
+                    </div>
                     <div class="actions">
-                        <button type="button" class="primary" onclick={on_approve}>{ i18n.t(Text::Approve) }</button>
                         <button type="button" onclick={on_decline}>{ i18n.t(Text::Decline) }</button>
                     </div>
                 </div>

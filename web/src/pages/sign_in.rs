@@ -1,7 +1,9 @@
 //! Sign-in: automatic inside Max; on a desktop, a QR code to scan with the phone, or handle
 //! and password; in development mode, a demo account.
 
-use gallery_types::{ClientMessage, DevSignInRequest, QrLoginCreated, ServerMessage};
+use gallery_types::{
+    ClientMessage, DevSignInRequest, QrLoginCreated, ServerMessage, TokenResponse,
+};
 use qrcode::{QrCode, render::svg};
 use web_sys::HtmlInputElement;
 use yew::{
@@ -61,6 +63,8 @@ fn qr_sign_in() -> Html {
     let awaited = use_mut_ref(|| None::<String>);
     let expired_once = use_state(|| false);
     let error = use_state(|| None::<Text>);
+    // An approved request's tokens, held until the person confirms the account is theirs.
+    let confirming = use_state(|| None::<TokenResponse>);
     // Bumped to start over with a fresh request.
     let generation = use_state(|| 0u32);
 
@@ -97,13 +101,12 @@ fn qr_sign_in() -> Html {
     }
 
     {
-        let (awaited, expired_once, error, generation) = (
+        let (awaited, expired_once, generation, confirming) = (
             awaited.clone(),
             expired_once.clone(),
-            error.clone(),
             generation.clone(),
+            confirming.clone(),
         );
-        let adopt = session.adopt.clone();
         use_realtime_message(move |message| {
             let answered = |id: &String| {
                 let mut awaited = awaited.borrow_mut();
@@ -115,21 +118,9 @@ fn qr_sign_in() -> Html {
             };
             match message {
                 ServerMessage::QrLoginSignedIn { id, tokens } if answered(id) => {
-                    let (mut tokens, adopt, error) = (tokens.clone(), adopt.clone(), error.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        // Trade the refresh token for the httpOnly cookie at once, so that no
-                        // refresh token stays in the page's memory.
-                        let signed_in = match tokens.refresh_token.take() {
-                            Some(refresh_token) => {
-                                Api::default().refresh_into_cookie(refresh_token).await
-                            }
-                            None => Ok(tokens),
-                        };
-                        match signed_in {
-                            Ok(tokens) => adopt.emit(tokens),
-                            Err(failure) => error.set(Some(failure_text(&failure))),
-                        }
-                    });
+                    // Whose phone approved is shown first: someone who saw this screen's code
+                    // could have approved it with their own account.
+                    confirming.set(Some(tokens.clone()));
                 }
                 ServerMessage::QrLoginGone { id } if answered(id) => {
                     expired_once.set(true);
@@ -138,6 +129,61 @@ fn qr_sign_in() -> Html {
                 _ => {}
             }
         });
+    }
+
+    if let Some(tokens) = (*confirming).clone() {
+        let on_continue = {
+            let (tokens, adopt, error) = (tokens.clone(), session.adopt.clone(), error.clone());
+            move |_| {
+                let (mut tokens, adopt, error) = (tokens.clone(), adopt.clone(), error.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    // Trade the refresh token for the httpOnly cookie at once, so that no
+                    // refresh token stays in the page's memory.
+                    let signed_in = match tokens.refresh_token.take() {
+                        Some(refresh_token) => {
+                            Api::default().refresh_into_cookie(refresh_token).await
+                        }
+                        None => Ok(tokens),
+                    };
+                    match signed_in {
+                        Ok(tokens) => adopt.emit(tokens),
+                        Err(failure) => error.set(Some(failure_text(&failure))),
+                    }
+                });
+            }
+        };
+        let on_not_me = {
+            let (tokens, confirming, generation) =
+                (tokens.clone(), confirming.clone(), generation.clone());
+            move |_| {
+                if let Some(refresh_token) = tokens.refresh_token.clone() {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        // Ends the session that was started here: it never was this person's.
+                        let _ = Api::default().logout_token(refresh_token).await;
+                    });
+                }
+                confirming.set(None);
+                generation.set(*generation + 1);
+            }
+        };
+        let handle = tokens
+            .user
+            .handle
+            .as_ref()
+            .map(|handle| format!(" @{handle}"));
+        return html! {
+            <div class="card" data-testid="qr-confirm">
+                <h2>{ i18n.t(Text::QrTitle) }</h2>
+                <p>{ i18n.t(Text::QrSignedInAs) }{" "}<strong data-testid="qr-confirm-name">{ &tokens.user.display_name }</strong>{ handle.unwrap_or_default() }</p>
+                if let Some(text) = *error {
+                    <p class="error" role="alert">{ i18n.t(text) }</p>
+                }
+                <div class="actions">
+                    <button type="button" class="primary" onclick={on_continue}>{ i18n.t(Text::QrContinue) }</button>
+                    <button type="button" onclick={on_not_me}>{ i18n.t(Text::QrNotMe) }</button>
+                </div>
+            </div>
+        };
     }
 
     let code = request.as_ref().map(|created| {
@@ -152,6 +198,7 @@ fn qr_sign_in() -> Html {
         html! {
             <>
                 <div class="qr" data-testid="qr-code">{ Html::from_html_unchecked(AttrValue::from(svg)) }</div>
+                <p class="match-code">{ i18n.t(Text::QrMatchHint) }{" "}<strong data-testid="qr-match-code">{ created.match_code }</strong></p>
                 <a class="muted small" href={created.deep_link.clone()} data-testid="qr-link">{ i18n.t(Text::QrOpenLink) }</a>
             </>
         }
