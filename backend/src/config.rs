@@ -253,6 +253,22 @@ pub struct PhotoConfig {
     /// Most images decoded at once (each takes a core and up to a few hundred MB).
     #[arg(long, env = "GALLERY_DECODE_CONCURRENCY", default_value_t = 2)]
     pub decode_concurrency: usize,
+
+    /// Most uploads one user may have under way at once (429 past it).
+    #[arg(long, env = "GALLERY_UPLOADS_PER_USER", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub uploads_per_user: u64,
+
+    /// MiB of uploads each user may keep (the photos they created; 413 past it).
+    #[arg(long, env = "GALLERY_STORAGE_QUOTA_MIB", default_value_t = 1024)]
+    pub storage_quota_mib: u64,
+
+    /// Seconds an upload may take to arrive (408 past it).
+    #[arg(long, env = "GALLERY_UPLOAD_READ_SECONDS", default_value_t = 120)]
+    pub upload_read_seconds: u64,
+
+    /// Seconds the image pipeline may take for one upload (503 past it).
+    #[arg(long, env = "GALLERY_DECODE_SECONDS", default_value_t = 60)]
+    pub decode_seconds: u64,
 }
 
 /// Request quotas: each key may spend this many requests a minute (the full quota may come

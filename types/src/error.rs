@@ -90,6 +90,10 @@ pub enum ErrorCode {
     InvalidImage,
     /// The upload exceeds the size limit.
     FileTooLarge,
+    /// The user's photos would take more than their storage quota.
+    QuotaExceeded,
+    /// The upload did not arrive within the time allowed.
+    UploadTimeout,
     /// A photo field breaks its rules (length, tag count).
     InvalidPhoto,
     /// Only the current owner may do this.
@@ -118,7 +122,8 @@ impl ErrorCode {
             MethodNotAllowed => 405,
             Conflict | HandleTaken | QrLoginAlreadyApproved | DuplicatePhoto => 409,
             QrLoginGone => 410,
-            PayloadTooLarge | FileTooLarge => 413,
+            UploadTimeout => 408,
+            PayloadTooLarge | FileTooLarge | QuotaExceeded => 413,
             UnsupportedMediaType | UnsupportedImage => 415,
             UnprocessableEntity | WeakPassword | InvalidHandle | InvalidProfile | InvalidImage
             | InvalidPhoto => 422,

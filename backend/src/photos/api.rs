@@ -28,13 +28,14 @@ use crate::{
 error_responses! {
     /// Errors of `POST /api/photos`.
     pub enum UploadPhotoError {
-        400 BadRequest "The form is malformed or has no `file`.",
+        400 BadRequest "The form is malformed, has no `file`, sends a field twice or an unknown one; `invalid_text`: a text field holds a NUL.",
         401 Unauthorized "No valid access token.",
-        413 TooLarge "`file_too_large`: the file is over the size limit.",
+        408 Timeout "`upload_timeout`: the form did not arrive within the time allowed.",
+        413 TooLarge "`file_too_large`: the file is over the size limit; `quota_exceeded`: your photos would take more than your storage quota.",
         415 Unsupported "`unsupported_image`: not a JPEG, PNG, GIF or WebP image (judged by its bytes).",
         422 Unprocessable "`invalid_image`: too many pixels, too long a side, too many frames, or undecodable; `invalid_photo`: a field is too long.",
     }
-    rate_limited "Too many changes in a short time; see `Retry-After`."
+    rate_limited "Too many changes in a short time, or too many of your uploads under way at once; see `Retry-After`."
 }
 
 /// The answer to an upload.

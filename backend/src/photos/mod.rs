@@ -3,13 +3,15 @@
 //! - [`api`]: the photo operations (upload, feed, one photo, edit, delete);
 //!   [`favorites`] and [`search`] have their own.
 //! - [`read`]: every photo read, through one projection.
-//! - [`upload`]: from a streamed form ([`upload_form`]) through the image [`pipeline`] to
-//!   stored files ([`storage`]) and one transaction of rows and event.
+//! - [`upload`]: from a streamed form ([`upload_form`], admitted by [`admission`]: a slot
+//!   per user and the storage quota) through the image [`pipeline`] to stored files
+//!   ([`storage`]) and one transaction of rows and event.
 //! - [`changes`]: editing and deleting, and who hears of changes.
 //! - [`files`]: which stored files are referenced, and removing those that are not (with the
 //!   lock protocol that keeps a file from going while a photo is being recorded).
 //! - [`media`]: serving the files.
 
+pub mod admission;
 pub mod api;
 pub mod changes;
 pub mod favorites;
@@ -23,12 +25,12 @@ pub mod storage;
 pub mod upload;
 pub mod upload_form;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use gallery_types::ErrorCode;
 use tokio::sync::Semaphore;
 
-use self::{pipeline::UploadLimits, storage::MediaStore};
+use self::{admission::UploadSlots, pipeline::UploadLimits, storage::MediaStore};
 use crate::{config::PhotoConfig, db::DbError, error::ApiError};
 
 /// What the photo routes share.
@@ -38,6 +40,13 @@ pub struct PhotosState {
     pub max_upload_bytes: u64,
     /// Decoding takes a core and up to hundreds of megabytes: a few at a time.
     pub decoders: Arc<Semaphore>,
+    /// Uploads under way, per user.
+    pub slots: UploadSlots,
+    /// Bytes of uploads each user may keep.
+    pub quota_bytes: u64,
+    /// How long an upload may take to arrive, and to go through the pipeline.
+    pub read_deadline: Duration,
+    pub decode_deadline: Duration,
 }
 
 impl PhotosState {
@@ -51,6 +60,10 @@ impl PhotosState {
             },
             max_upload_bytes: config.max_upload_mib * 1024 * 1024,
             decoders: Arc::new(Semaphore::new(config.decode_concurrency.max(1))),
+            slots: UploadSlots::new(usize::try_from(config.uploads_per_user).unwrap_or(1)),
+            quota_bytes: config.storage_quota_mib * 1024 * 1024,
+            read_deadline: Duration::from_secs(config.upload_read_seconds.max(1)),
+            decode_deadline: Duration::from_secs(config.decode_seconds.max(1)),
         })
     }
 }

@@ -53,6 +53,8 @@ pub enum UploadError {
     DecoderPanicked,
     #[error("too many uploads are being processed; try again shortly")]
     Busy,
+    #[error("the image took too long to process; try again later, or a smaller image")]
+    TooSlow,
     #[error("cannot store an upload's files: {0}")]
     Storage(std::io::Error),
     #[error(transparent)]
@@ -76,7 +78,7 @@ impl From<UploadError> for ApiError {
             UploadError::DecoderPanicked => {
                 ApiError::new(ErrorCode::InvalidImage, error.to_string())
             }
-            UploadError::Busy => ApiError::unavailable(error.to_string()),
+            UploadError::Busy | UploadError::TooSlow => ApiError::unavailable(error.to_string()),
         }
     }
 }
@@ -119,13 +121,16 @@ async fn process(photos: &PhotosState, form: &PhotoUploadForm) -> Result<Process
         .map_err(|_| UploadError::Busy)?;
     let path = form.file.file.path().to_owned();
     let limits = photos.limits;
-    // The permit lives as long as the decoding does, even if the client goes away meanwhile.
-    let outcome = tokio::task::spawn_blocking(move || {
+    // The permit lives as long as the decoding does, even if the client goes away (or the
+    // deadline passes) meanwhile: the decoder is busy until it is done either way.
+    let processing = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         std::panic::catch_unwind(|| pipeline::process(&path, limits))
-    })
-    .await
-    .map_err(|_| UploadError::DecoderPanicked)?;
+    });
+    let outcome = tokio::time::timeout(photos.decode_deadline, processing)
+        .await
+        .map_err(|_| UploadError::TooSlow)?
+        .map_err(|_| UploadError::DecoderPanicked)?;
     match outcome {
         Ok(result) => Ok(result?),
         Err(_) => {

@@ -1,6 +1,10 @@
 //! The upload form of `POST /api/photos`, parsed as it streams in: the file goes to a
 //! temporary file while its bytes are counted and hashed, so an upload is never held whole in
 //! memory and one past the limit is refused (413) as soon as it crosses it.
+//!
+//! Before a byte is read the upload is admitted (a slot of the user's, room in their quota,
+//! a declared length within the limits); then the whole form must arrive within the read
+//! deadline, each field at most once.
 
 use std::sync::Arc;
 
@@ -17,11 +21,22 @@ use poem_openapi::{
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{PhotosState, fields};
-use crate::error::ApiError;
+use poem::web::headers::{ContentLength, HeaderMapExt};
+use sqlx::PgPool;
+
+use super::{
+    PhotosState,
+    admission::{self, UploadSlot},
+    fields,
+};
+use crate::{caller::Caller, error::ApiError};
 
 /// Text fields longer than this are refused before they are read on.
 const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
+
+/// Room in a form besides the file: the text fields (each at most [`MAX_TEXT_FIELD_BYTES`])
+/// and the multipart framing.
+const FORM_OVERHEAD_BYTES: u64 = 64 * 1024;
 
 /// An uploaded file in the staging directory; deleted when dropped unless stored.
 #[derive(Debug)]
@@ -34,6 +49,8 @@ pub struct StagedFile {
 /// The parsed form.
 #[derive(Debug)]
 pub struct PhotoUploadForm {
+    /// The uploader's slot, held until the form (and with it the upload) is done.
+    pub slot: UploadSlot,
     pub file: StagedFile,
     pub title: String,
     pub description: String,
@@ -122,47 +139,101 @@ impl ParsePayload for PhotoUploadForm {
         let photos = request
             .data::<Arc<PhotosState>>()
             .expect("the photos state is attached to every request");
-        let mut multipart = Multipart::from_request(request, body).await?;
-        let (mut file, mut title, mut description, mut tags) = (None, None, None, None);
-        while let Some(field) = multipart.next_field().await? {
-            match field.name() {
-                Some("file") if file.is_some() => {
-                    return Err(
-                        ApiError::new(ErrorCode::BadRequest, "one `file` per upload").into(),
-                    );
-                }
-                Some("file") => {
-                    file =
-                        Some(stage(field, photos.store.temp_dir(), photos.max_upload_bytes).await?)
-                }
-                Some("title") => title = Some(text(field).await?),
-                Some("description") => description = Some(text(field).await?),
-                Some("tags") => tags = Some(text(field).await?),
-                Some(other) => {
-                    return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                        format!("unknown form field `{other}`; the form takes file, title, description and tags"),
-                    )
-                    .into());
-                }
-                None => {
-                    return Err(ApiError::new(
-                        ErrorCode::BadRequest,
-                        "a form field without a name",
-                    )
-                    .into());
-                }
-            }
+        let pool = request
+            .data::<PgPool>()
+            .expect("the pool is attached to every request");
+        // The operation's bearer check has run: only signed-in callers get here.
+        let user_id = Caller::of(request)
+            .user_id()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign in to upload"))?;
+        let declared = request
+            .headers()
+            .typed_get::<ContentLength>()
+            .map(|length| length.0);
+        if declared.is_some_and(|length| length > photos.max_upload_bytes + FORM_OVERHEAD_BYTES) {
+            return Err(ApiError::new(
+                ErrorCode::FileTooLarge,
+                format!("the file is larger than {} bytes", photos.max_upload_bytes),
+            )
+            .into());
         }
-        let file = file
-            .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "the form has no `file` field"))?;
+        let slot = photos.slots.take(user_id)?;
+        let stored = admission::stored_bytes(pool, user_id)
+            .await
+            .map_err(ApiError::from)?;
+        admission::check_quota(stored, declared.unwrap_or(0), photos.quota_bytes)?;
+        let read = read_form(request, body, photos);
+        let (file, title, description, tags) = tokio::time::timeout(photos.read_deadline, read)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::UploadTimeout,
+                    format!(
+                        "the upload did not arrive within {} seconds",
+                        photos.read_deadline.as_secs()
+                    ),
+                )
+            })??;
+        admission::check_quota(stored, file.size, photos.quota_bytes)?;
         Ok(Self {
+            slot,
             file,
             title: title.unwrap_or_default().trim().to_owned(),
             description: description.unwrap_or_default().trim().to_owned(),
             tags: fields::parse_tags(&tags.unwrap_or_default()),
         })
     }
+}
+
+/// The form's fields: the staged file, and the text of title, description and tags.
+type FormFields = (StagedFile, Option<String>, Option<String>, Option<String>);
+
+/// Reads the whole form: each field at most once, the file staged as it streams.
+async fn read_form(
+    request: &Request,
+    body: &mut RequestBody,
+    photos: &PhotosState,
+) -> poem::Result<FormFields> {
+    let mut multipart = Multipart::from_request(request, body).await?;
+    let (mut file, mut title, mut description, mut tags) = (None, None, None, None);
+    while let Some(field) = multipart.next_field().await? {
+        let name = field.name().map(str::to_owned);
+        let slot = match name.as_deref() {
+            Some("file") => None,
+            Some("title") => Some(&mut title),
+            Some("description") => Some(&mut description),
+            Some("tags") => Some(&mut tags),
+            Some(other) => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("unknown form field `{other}`; the form takes file, title, description and tags"),
+                )
+                .into());
+            }
+            None => {
+                return Err(
+                    ApiError::new(ErrorCode::BadRequest, "a form field without a name").into(),
+                );
+            }
+        };
+        let once = |name: &str| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                format!("`{name}` appears more than once; each field is sent once"),
+            )
+        };
+        match slot {
+            None if file.is_some() => return Err(once("file").into()),
+            None => {
+                file = Some(stage(field, photos.store.temp_dir(), photos.max_upload_bytes).await?);
+            }
+            Some(Some(_)) => return Err(once(name.as_deref().unwrap_or_default()).into()),
+            Some(slot) => *slot = Some(text(field).await?),
+        }
+    }
+    let file =
+        file.ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "the form has no `file` field"))?;
+    Ok((file, title, description, tags))
 }
 
 /// Streams the file field to a staging file, hashing and counting as it goes.

@@ -165,6 +165,10 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             max_side: 10_000,
             max_frames: 300,
             decode_concurrency: 2,
+            uploads_per_user: 2,
+            storage_quota_mib: 1024,
+            upload_read_seconds: 120,
+            decode_seconds: 60,
         },
         realtime: RealtimeConfig {
             allowed_origins: Vec::new(),

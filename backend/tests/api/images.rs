@@ -25,6 +25,20 @@ pub fn two_tone(width: u32, height: u32, seed: u32) -> RgbImage {
     image
 }
 
+/// Pseudo-random noise (a linear congruential sequence from `seed`): it does not compress.
+pub fn noise(width: u32, height: u32, seed: u32) -> RgbImage {
+    let mut state = u64::from(seed) | 1;
+    RgbImage::from_fn(width, height, |_, _| {
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        };
+        Rgb([next(), next(), next()])
+    })
+}
+
 pub fn jpeg(image: &RgbImage) -> Vec<u8> {
     let mut bytes = Vec::new();
     JpegEncoder::new_with_quality(&mut bytes, 90)

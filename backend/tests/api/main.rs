@@ -21,4 +21,5 @@ mod realtime;
 mod schema;
 mod sockets;
 mod tokens;
+mod uploads;
 mod web_client;

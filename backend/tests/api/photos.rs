@@ -363,9 +363,13 @@ async fn a_form_with_unknown_fields_or_two_files_is_refused() {
 #[tokio::test]
 async fn twenty_concurrent_uploads_all_succeed() {
     let app = spawn_app().await;
-    let user = app.sign_in(8007, "Ann", None).await;
+    // Ten users, two uploads each at once: as many as each may have under way.
+    let mut users = Vec::new();
+    for id in 0..10 {
+        users.push(app.sign_in(8070 + id, "Ann", None).await);
+    }
     let uploads = (0..20).map(|seed| {
-        let (app, user) = (&app, &user);
+        let (app, user) = (&app, &users[seed as usize / 2]);
         async move {
             upload_as(
                 app,

@@ -22,6 +22,8 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::QrLoginGone) => Text::ErrorQrGone,
             Some(ErrorCode::QrLoginMismatch) => Text::ErrorQrMismatch,
             Some(ErrorCode::FileTooLarge | ErrorCode::PayloadTooLarge) => Text::ErrorFileTooLarge,
+            Some(ErrorCode::QuotaExceeded) => Text::ErrorQuotaExceeded,
+            Some(ErrorCode::UploadTimeout) => Text::ErrorUploadTimeout,
             Some(ErrorCode::UnsupportedImage | ErrorCode::UnsupportedMediaType) => {
                 Text::ErrorUnsupportedImage
             }

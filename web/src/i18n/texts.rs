@@ -100,6 +100,8 @@ pub enum Text {
     RemovePassword,
     PasswordRemoved,
     ErrorFreshSignInRequired,
+    ErrorQuotaExceeded,
+    ErrorUploadTimeout,
     SessionsSection,
     ThisDevice,
     EndSession,
@@ -347,6 +349,14 @@ impl Text {
             Text::PasswordRemoved => (
                 "Пароль удалён: вход на компьютере теперь только по QR-коду.",
                 "Password removed: a computer now signs in by QR code only.",
+            ),
+            Text::ErrorQuotaExceeded => (
+                "Ваши фотографии заняли всё место: удалите какие-нибудь, чтобы загрузить ещё.",
+                "Your photos have used up your space: delete some to upload more.",
+            ),
+            Text::ErrorUploadTimeout => (
+                "Загрузка шла слишком долго. Проверьте связь и попробуйте ещё раз.",
+                "The upload took too long. Check your connection and try again.",
             ),
             Text::ErrorFreshSignInRequired => (
                 "Для этого откройте мини-приложение Max заново.",
