@@ -123,10 +123,12 @@ impl From<anyhow::Error> for ApiError {
 }
 
 /// Declares an operation's error responses for the OpenAPI spec: one variant per status it
-/// can answer (each documented with its description), plus 500 and 503, which any operation
-/// touching the database can answer, and — when a trailing `rate_limited "…"` is given — 429
-/// with its `Retry-After` header. Anything that converts into an [`ApiError`] (every domain
-/// error does) converts into it, by status, so handlers use `?` on domain results.
+/// can answer (each documented with its description), plus 400, 500 and 503, which any
+/// operation can answer, and — when a trailing `rate_limited "…"` is given — 429 with its
+/// `Retry-After` header. A 400 always means the request does not match the spec; a request
+/// that does but cannot be done gets another status. Anything that converts into an
+/// [`ApiError`] (every domain error does) converts into it, by status, so handlers use `?` on
+/// domain results.
 #[macro_export]
 macro_rules! error_responses {
     (
@@ -138,6 +140,11 @@ macro_rules! error_responses {
         $(#[$meta])*
         #[derive(Debug, poem_openapi::ApiResponse)]
         $vis enum $name {
+            /// `bad_request`: the request does not match this operation in the spec (a
+            /// parameter or field malformed, out of range or unknown); `invalid_text`: a NUL
+            /// character.
+            #[oai(status = 400)]
+            BadRequest(poem_openapi::payload::Json<gallery_types::ErrorBody>),
             $(
                 #[doc = $description]
                 #[oai(status = $status)]
@@ -165,6 +172,7 @@ macro_rules! error_responses {
             fn from(error: E) -> Self {
                 let error: $crate::error::ApiError = error.into();
                 match error.status().as_u16() {
+                    400 => Self::BadRequest(poem_openapi::payload::Json(error.body)),
                     $($status => Self::$variant(poem_openapi::payload::Json(error.body)),)*
                     $(429 => {
                         let _: &str = $rate_limited;

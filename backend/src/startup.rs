@@ -9,9 +9,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use poem::{
-    EndpointExt, Route, Server,
+    EndpointExt, IntoResponse, Response, Route, Server,
+    endpoint::make_sync,
+    http::{HeaderValue, header},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::{CookieJarManager, SetHeader},
+    web::Html,
 };
 use poem_openapi::OpenApiService;
 use sqlx::{PgPool, postgres::PgListener};
@@ -20,7 +23,7 @@ use crate::{
     auth::{self, AccountApi, AuthState, QrApi, QrSocketRequests, SignInApi},
     client_ip::{self, TrustedProxies},
     config::ServeConfig,
-    db, error,
+    csp, db, error,
     events::{self, EventHub},
     health,
     photos::{
@@ -30,7 +33,9 @@ use crate::{
     profiles::MeApi,
     rate_limit::RateLimits,
     realtime::{self, Realtime, RealtimeApi},
-    request_guard, telemetry,
+    request_guard,
+    spec::{self, ApiSpec},
+    telemetry,
     web::WebClient,
 };
 
@@ -172,18 +177,39 @@ pub fn api_service() -> OpenApiService<Operations, ()> {
 fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static {
     let trusted = TrustedProxies(config.rate_limits.trusted_proxies.clone());
     let api = api_service();
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let spec = Arc::new(ApiSpec::new(&api.spec(), &api.swagger_ui_html()));
+    let document = spec.json().to_owned();
+    let (docs_page, docs_policy) = (spec.docs_html().to_owned(), spec.docs_policy().to_owned());
     let (auth, pool) = (shared.auth.clone(), shared.pool.clone());
     let web_client = WebClient::new(&config.web_dir, &config.frame_ancestors);
-    let content_security_policy = web_client.content_security_policy().to_owned();
+    let content_security_policy = HeaderValue::from_str(web_client.content_security_policy())
+        .expect("the policy is header-safe");
     Route::new()
         .at("/health", health::health)
         .at("/ready", health::ready)
         .at("/ws", realtime::socket)
-        .at("/api/openapi.json", spec)
-        .nest("/api/docs", docs)
-        .nest("/api", api)
+        .at(
+            "/api/openapi.json",
+            make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(document.clone())
+            }),
+        )
+        .nest(
+            "/api/docs",
+            make_sync(move |_| {
+                Html(docs_page.clone())
+                    .with_header(header::CONTENT_SECURITY_POLICY, docs_policy.clone())
+            }),
+        )
+        .nest(
+            "/api",
+            api.around(move |next, request| {
+                let spec = spec.clone();
+                async move { spec::allow_methods(next, request, &spec).await }
+            }),
+        )
         .nest("/media", MediaFiles)
         .nest("/", web_client)
         .around(move |next, request| {
@@ -208,9 +234,13 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .with(
             SetHeader::new()
                 .overriding("X-Content-Type-Options", "nosniff")
-                .overriding("Referrer-Policy", "strict-origin-when-cross-origin")
-                .overriding("Content-Security-Policy", content_security_policy),
+                .overriding("Referrer-Policy", "strict-origin-when-cross-origin"),
         )
+        .boxed()
+        .around(move |next, request| {
+            let policy = content_security_policy.clone();
+            async move { csp::default_policy(next, request, policy).await }
+        })
         .around(telemetry::log_requests)
 }
 

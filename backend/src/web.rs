@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use gallery_types::ErrorCode;
 use poem::{
     Body, Endpoint, FromRequest, IntoResponse, Request, Response,
@@ -14,9 +13,8 @@ use poem::{
     http::{HeaderValue, Method, header},
     web::StaticFileRequest,
 };
-use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::{csp, error::ApiError};
 
 /// `Cache-Control` for content-hashed assets: their URL changes whenever their bytes do.
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
@@ -73,16 +71,15 @@ impl WebClient {
         if index_html.is_none() {
             tracing::warn!(dir = %dir.display(), "no web client build found; `/` will answer 503 (build it with `trunk build` in web/)");
         }
-        let inline_scripts = index_html
-            .as_deref()
-            .map(inline_scripts)
-            .unwrap_or_default();
         Self {
             dir: dir.to_owned(),
             files: StaticFilesEndpoint::new(dir),
             index: StaticFileEndpoint::new(index_path).no_cache(true),
             built: index_html.is_some(),
-            content_security_policy: content_security_policy(&inline_scripts, frame_ancestors),
+            content_security_policy: content_security_policy(
+                index_html.as_deref().unwrap_or_default(),
+                frame_ancestors,
+            ),
         }
     }
 
@@ -97,16 +94,8 @@ impl WebClient {
 /// runs), WebAssembly, inline `style` attributes (the photo viewer's size), images from
 /// itself, `data:` and `blob:` (upload previews); connections to itself only (the API and the
 /// socket). Nothing may embed it but itself and `frame_ancestors`.
-fn content_security_policy(inline_scripts: &[String], frame_ancestors: &[String]) -> String {
-    let script_hashes = inline_scripts
-        .iter()
-        .map(|script| {
-            format!(
-                " 'sha256-{}'",
-                STANDARD.encode(Sha256::digest(script.as_bytes()))
-            )
-        })
-        .collect::<String>();
+fn content_security_policy(index_html: &str, frame_ancestors: &[String]) -> String {
+    let script_hashes = csp::inline_script_hashes(index_html);
     let frame_ancestors = frame_ancestors
         .iter()
         .map(|origin| format!(" {origin}"))
@@ -121,27 +110,6 @@ fn content_security_policy(inline_scripts: &[String], frame_ancestors: &[String]
 
 /// The contents of the page's inline `<script>` elements (those without `src`), exactly as
 /// the browser hashes them.
-fn inline_scripts(html: &str) -> Vec<String> {
-    let mut scripts = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<script") {
-        let after_tag = &rest[start..];
-        let Some(tag_end) = after_tag.find('>') else {
-            break;
-        };
-        let tag = &after_tag[..tag_end];
-        let body = &after_tag[tag_end + 1..];
-        let Some(body_end) = body.find("</script>") else {
-            break;
-        };
-        if !tag.contains(" src=") {
-            scripts.push(body[..body_end].to_owned());
-        }
-        rest = &body[body_end..];
-    }
-    scripts
-}
-
 impl Endpoint for WebClient {
     type Output = Response;
 
@@ -276,21 +244,14 @@ mod tests {
     }
 
     #[test]
-    fn only_inline_scripts_are_hashed_into_the_policy() {
+    fn the_policy_allows_the_bridge_and_the_inline_loader_and_no_other_inline_code() {
         let html = r#"<head><script src="https://st.max.ru/js/max-web-app.js"></script>
-<script type="module">
-import init from '/app-0123456789abcdef.js';
-</script></head>"#;
-        let scripts = inline_scripts(html);
-        assert_eq!(
-            scripts,
-            ["\nimport init from '/app-0123456789abcdef.js';\n"]
-        );
-        let policy = content_security_policy(&scripts, &["https://web.max.ru".to_owned()]);
-        let hash = STANDARD.encode(Sha256::digest(scripts[0].as_bytes()));
+<script type="module">import init from '/app-0123456789abcdef.js';</script></head>"#;
+        let policy = content_security_policy(html, &["https://web.max.ru".to_owned()]);
+        let hashes = csp::inline_script_hashes(html);
         assert!(
             policy.contains(&format!(
-                "script-src 'self' 'wasm-unsafe-eval' https://st.max.ru 'sha256-{hash}';"
+                "script-src 'self' 'wasm-unsafe-eval' https://st.max.ru{hashes};"
             )),
             "{policy}"
         );

@@ -4,49 +4,60 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Language, Me};
+use crate::{Language, Me, NewPassword, Text};
 
 /// `POST /api/auth/max`: Max's `window.WebApp.initData`, exactly as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct MaxSignInRequest {
-    pub init_data: String,
+    pub init_data: Text,
 }
 
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct PasswordSignInRequest {
-    pub handle: String,
-    pub password: String,
+    pub handle: Text,
+    pub password: Text,
 }
 
 /// `POST /api/auth/dev` (development mode only): sign in as a made-up Max user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct DevSignInRequest {
+    /// A positive number: development users live apart from real Max accounts.
+    #[cfg_attr(feature = "openapi", oai(validator(minimum(value = "1"))))]
     pub user_id: i64,
-    pub first_name: String,
+    pub first_name: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub username: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub language: Option<Language>,
 }
 
 /// `POST /api/auth/refresh`. Browsers leave `refresh_token` out: theirs is in a cookie.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct RefreshRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub refresh_token: Option<Text>,
 }
 
 /// `POST /api/auth/logout`. Browsers leave `refresh_token` out: theirs is in a cookie.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct LogoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub refresh_token: Option<Text>,
 }
 
 /// `POST /api/auth/logout-all`: what signing out everywhere ended, and what still opens the
@@ -74,9 +85,11 @@ pub struct TokenResponse {
     /// Single use: trade it at `POST /api/auth/refresh` for new tokens. Null when the request
     /// asked for cookie delivery (`X-Token-Delivery: cookie`), where it is set as an httpOnly
     /// cookie instead.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub refresh_token: Option<String>,
     pub user: Me,
     /// The deep-link payload the mini-app was opened with (Max sign-in only).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub start_param: Option<String>,
 }
 
@@ -99,26 +112,32 @@ pub enum SignInMethod {
 /// it). A stolen access token alone can never set one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct ChangePasswordRequest {
     /// The password now set, if any (alternatively `init_data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_password: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub current_password: Option<Text>,
     /// Max's signed `initData`, at most ten minutes old, of this account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_data: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub init_data: Option<Text>,
     /// 8–128 characters.
-    pub new_password: String,
+    pub new_password: NewPassword,
 }
 
 /// `DELETE /api/me/password`: the same proof as changing it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct RemovePasswordRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_password: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub current_password: Option<Text>,
     /// Max's signed `initData`, at most ten minutes old, of this account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init_data: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub init_data: Option<Text>,
 }
 
 /// One signed-in device, in `GET /api/me/sessions`.
@@ -129,6 +148,7 @@ pub struct SessionInfo {
     pub method: SignInMethod,
     /// Browser and system, e.g. "Chrome on Windows".
     pub device: String,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,
@@ -165,6 +185,7 @@ pub struct QrLoginRequestInfo {
     pub id: String,
     /// Browser and system of the requesting computer, e.g. "Firefox on Linux".
     pub device: String,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub ip: Option<String>,
     /// The numbers to offer: one of them is shown on the requesting computer.
     pub match_choices: Vec<u8>,
@@ -176,7 +197,13 @@ pub struct QrLoginRequestInfo {
 /// shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct QrApproveRequest {
+    /// Two digits (10 to 99).
+    #[cfg_attr(
+        feature = "openapi",
+        oai(validator(minimum(value = "10"), maximum(value = "99")))
+    )]
     pub match_code: u8,
 }
 

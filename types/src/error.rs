@@ -74,6 +74,8 @@ pub enum ErrorCode {
     InvalidHandle,
     /// Somebody already has this handle.
     HandleTaken,
+    /// The account has no handle yet, and this needs one (password sign-in asks for it).
+    HandleRequired,
     /// A profile field is too long or empty.
     InvalidProfile,
     /// The sign-in request expired or was already used.
@@ -113,14 +115,16 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            BadRequest | InvalidText | InitDataMalformed | InvalidMessage => 400,
-            Unauthorized | InitDataInvalid | InitDataExpired | InvalidToken
+            BadRequest | InvalidText | InvalidMessage => 400,
+            Unauthorized | InitDataMalformed | InitDataInvalid | InitDataExpired | InvalidToken
             | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
             Forbidden | WrongPassword | FreshSignInRequired | QrLoginMismatch | NotOwner
             | ForbiddenOrigin => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
-            Conflict | HandleTaken | QrLoginAlreadyApproved | DuplicatePhoto => 409,
+            Conflict | HandleTaken | HandleRequired | QrLoginAlreadyApproved | DuplicatePhoto => {
+                409
+            }
             QrLoginGone => 410,
             UploadTimeout => 408,
             PayloadTooLarge | FileTooLarge | QuotaExceeded => 413,

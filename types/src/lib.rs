@@ -9,6 +9,7 @@ mod error;
 mod photos;
 mod realtime;
 mod status;
+mod text;
 mod users;
 
 pub use auth::{
@@ -27,4 +28,7 @@ pub use realtime::{
     ProfileVisibility, SequencedEvent, ServerMessage, SessionsRevoked, WsTicket, close_code,
 };
 pub use status::{DatabaseState, ServiceStatus};
+pub use text::{
+    Bio, DisplayName, Handle, NewPassword, PhotoDescription, PhotoTitle, Tag, Tags, Text,
+};
 pub use users::{Language, Me, UpdateMeRequest};

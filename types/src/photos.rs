@@ -3,13 +3,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ErrorCode;
+use crate::{ErrorCode, PhotoDescription, PhotoTitle, Tags};
 
 /// Who made or owns something, as lists show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct UserSummary {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub handle: Option<String>,
     pub display_name: String,
 }
@@ -62,6 +63,7 @@ pub struct Photo {
 pub struct PhotoPage {
     pub items: Vec<Photo>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub next_cursor: Option<String>,
 }
 
@@ -81,16 +83,20 @@ pub enum PhotoSort {
 /// `PATCH /api/photos/{id}`: absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct UpdatePhotoRequest {
     /// At most 200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub title: Option<PhotoTitle>,
     /// At most 2000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub description: Option<PhotoDescription>,
     /// At most 20 tags of at most 40 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub tags: Option<Tags>,
 }
 
 /// 409 from `POST /api/photos`: these bytes are already in the gallery, as `photo`.
@@ -101,6 +107,7 @@ pub struct DuplicatePhoto {
     pub code: ErrorCode,
     pub message: String,
     /// The photo already minted from these bytes; null when its owner keeps it private.
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub photo: Option<Photo>,
 }
 

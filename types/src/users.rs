@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::{Bio, DisplayName, Handle};
+
 /// A language of the interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,12 +43,14 @@ pub struct Me {
     pub id: i64,
     /// Unique (case-insensitively) public name: 3–32 letters, digits or `_`, starting with a
     /// letter. Null until one is chosen (or taken from the Max username at first sign-in).
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub handle: Option<String>,
     pub display_name: String,
     pub bio: String,
     pub language: Language,
     /// Whether others see only the name until the user approves their request.
     pub is_private: bool,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub photo_url: Option<String>,
     /// Whether password sign-in is set up.
     pub has_password: bool,
@@ -56,17 +60,23 @@ pub struct Me {
 /// `PATCH /api/me`: every field is optional; absent fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(deny_unknown_fields))]
 pub struct UpdateMeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handle: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub handle: Option<Handle>,
     /// 1–64 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub display_name: Option<DisplayName>,
     /// At most 500 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bio: Option<String>,
+    #[cfg_attr(feature = "openapi", oai(nullable))]
+    pub bio: Option<Bio>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub language: Option<Language>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", oai(nullable))]
     pub is_private: Option<bool>,
 }

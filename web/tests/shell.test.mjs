@@ -170,3 +170,17 @@ test('the client arrives compressed, within 300 KB of wasm and js', async () => 
   console.log(`web client on the wire: ${total} bytes of wasm and js (brotli)`);
   assert.ok(total <= 300 * 1024, `${total} bytes on the wire`);
 });
+
+test('the API documentation renders under its own CSP, without a console error', async () => {
+  const { context, page, problems } = await openPage(browser);
+  const response = await page.goto(new URL('/api/docs/', baseUrl).href);
+  assert.match(response.headers()['content-security-policy'], /frame-ancestors 'none'/);
+  const title = page.locator('.swagger-ui .info .title');
+  await title.waitFor({ timeout: 10_000 });
+  assert.match(await title.innerText(), /Max Photo Gallery API/);
+  const operation = page.locator('.opblock-summary-path', { hasText: '/photos' }).first();
+  assert.ok(await operation.isVisible(), 'the operations are listed');
+  await screenshot(page, 'api-docs');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

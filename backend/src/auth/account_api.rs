@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gallery_types::{ChangePasswordRequest, ErrorCode, RemovePasswordRequest, SessionInfo};
+use gallery_types::{ChangePasswordRequest, ErrorCode, RemovePasswordRequest, SessionInfo, Text};
 use poem::{Request, web::Data};
 use poem_openapi::{OpenApi, param::Path, payload::Json};
 use secrecy::SecretString;
@@ -34,7 +34,6 @@ error_responses! {
 error_responses! {
     /// Errors of `DELETE /api/me/sessions/{id}`.
     pub enum EndSessionError {
-        400 BadRequest "The id is not a UUID.",
         401 Unauthorized "No valid access token.",
         404 NotFound "You have no active session with this id.",
     }
@@ -44,11 +43,11 @@ error_responses! {
 error_responses! {
     /// Errors of `PUT /api/me/password`.
     pub enum ChangePasswordError {
-        400 BadRequest "The body is not the documented JSON; `init_data_malformed`.",
-        401 Unauthorized "No valid access token; `init_data_invalid`: `init_data` is not signed by Max for this server.",
+        401 Unauthorized "No valid access token; `init_data_malformed` or `init_data_invalid`: `init_data` is not initData signed by Max for this server.",
         403 Forbidden "`wrong_password`: the current password is missing or wrong; `fresh_sign_in_required`: a first password (or one set without the current password) needs this account's `init_data` from the last ten minutes.",
         415 UnsupportedMediaType "The body is not `application/json`.",
-        422 Unprocessable "`weak_password`: 8 to 128 characters; `invalid_handle`: choose a handle first (password sign-in uses it).",
+        409 Conflict "`handle_required`: choose a handle first (password sign-in asks for it).",
+        422 Unprocessable "`weak_password`: 8 to 128 characters.",
     }
     rate_limited "Too many changes, or wrong current passwords, in a short time; see `Retry-After`."
 }
@@ -56,8 +55,7 @@ error_responses! {
 error_responses! {
     /// Errors of `DELETE /api/me/password`.
     pub enum RemovePasswordError {
-        400 BadRequest "The body is not the documented JSON; `init_data_malformed`.",
-        401 Unauthorized "No valid access token; `init_data_invalid`: `init_data` is not signed by Max for this server.",
+        401 Unauthorized "No valid access token; `init_data_malformed` or `init_data_invalid`: `init_data` is not initData signed by Max for this server.",
         403 Forbidden "`wrong_password` or `fresh_sign_in_required`: no proof that the account's person asks.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
@@ -138,7 +136,7 @@ impl AccountApi {
         } = body.0;
         if user.handle.is_none() {
             return Err(ApiError::new(
-                ErrorCode::InvalidHandle,
+                ErrorCode::HandleRequired,
                 "choose a handle first: password sign-in asks for it",
             )
             .into());
@@ -148,7 +146,7 @@ impl AccountApi {
         prove_account(&auth, &limits, request, user, current_password, init_data).await?;
         let hash = auth
             .passwords
-            .hash(SecretString::from(new_password))
+            .hash(SecretString::from(new_password.into_string()))
             .await?;
         let mut transaction = pool.begin().await.during("start a password change")?;
         users::set_password_hash(&mut transaction, user.id, Some(&hash)).await?;
@@ -210,8 +208,8 @@ async fn prove_account(
     limits: &RateLimits,
     request: &Request,
     user: &UserRow,
-    current_password: Option<String>,
-    init_data: Option<String>,
+    current_password: Option<Text>,
+    init_data: Option<Text>,
 ) -> Result<(), ApiError> {
     let fresh_sign_in_required =
         |message: &str| ApiError::new(ErrorCode::FreshSignInRequired, message);
@@ -237,7 +235,10 @@ async fn prove_account(
             limits.password_attempt(&users::handle_key(handle), request)?;
             let matches = auth
                 .passwords
-                .verify(SecretString::from(current), Some(stored.clone()))
+                .verify(
+                    SecretString::from(current.into_string()),
+                    Some(stored.clone()),
+                )
                 .await?;
             if matches {
                 Ok(())

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use gallery_types::{ErrorCode, TokenResponse};
+use gallery_types::{Text, TokenResponse};
 use poem::{
     Request,
     http::header,
@@ -13,7 +13,7 @@ use poem::{
 };
 
 use super::{AuthState, sessions::Device, sessions::Issued};
-use crate::{client_ip::ClientIp, error::ApiError, users::UserRow};
+use crate::{client_ip::ClientIp, users::UserRow};
 
 /// The refresh-token cookie.
 const REFRESH_COOKIE: &str = "gallery_refresh";
@@ -169,11 +169,11 @@ pub fn clear_refresh_cookie(request: &Request, auth: &AuthState) {
     request.cookie().add(hint);
 }
 
-/// The refresh token from the body, else from the cookie.
+/// The refresh token from the body, else from the cookie, if there is one.
 pub fn presented_refresh_token(
     request: &Request,
-    from_body: Option<String>,
-) -> Result<(String, TokenSource), ApiError> {
+    from_body: Option<Text>,
+) -> Option<(String, TokenSource)> {
     let from_cookie = || {
         request
             .cookie()
@@ -182,13 +182,8 @@ pub fn presented_refresh_token(
             .filter(|token| !token.is_empty())
     };
     from_body
+        .map(Text::into_string)
         .filter(|token| !token.is_empty())
         .map(|token| (token, TokenSource::Body))
         .or_else(|| from_cookie().map(|token| (token, TokenSource::Cookie)))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::BadRequest,
-                "no refresh token: send it as `refresh_token` or in the session cookie",
-            )
-        })
 }

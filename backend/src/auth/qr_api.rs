@@ -33,7 +33,6 @@ error_responses! {
 error_responses! {
     /// Errors of `GET /api/auth/qr/{id}`.
     pub enum QrPollError {
-        400 BadRequest "The `X-Poll-Secret` header is missing.",
         404 NotFound "No such request, or the poll secret is wrong.",
         410 Gone "`qr_login_gone`: the request expired or was already used.",
     }
@@ -52,7 +51,6 @@ error_responses! {
 error_responses! {
     /// Errors of `POST /api/auth/qr/{id}/approve`.
     pub enum QrApproveError {
-        400 BadRequest "The body is not the documented JSON.",
         401 Unauthorized "No valid access token.",
         403 Forbidden "`qr_login_mismatch`: not the number the computer shows; the request is cancelled.",
         404 NotFound "No such request, or another user opened it first.",
@@ -127,12 +125,15 @@ impl QrApi {
         auth: Data<&Arc<AuthState>>,
         pool: Data<&PgPool>,
         request: &Request,
-        id: Path<String>,
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,64}$"))] id: Path<String>,
         /// The `poll_secret` from `POST /api/auth/qr`.
         #[oai(name = "X-Poll-Secret")]
         poll_secret: Header<String>,
         /// Seconds to wait for an approval (0 to 25).
-        #[oai(default = "default_wait")]
+        #[oai(
+            default = "default_wait",
+            validator(minimum(value = "0"), maximum(value = "25"))
+        )]
         wait: Query<u64>,
     ) -> Result<QrPollResponse, QrPollError> {
         let wait = Duration::from_secs(wait.0);
@@ -160,7 +161,7 @@ impl QrApi {
         &self,
         pool: Data<&PgPool>,
         caller: BearerAuth,
-        id: Path<String>,
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,64}$"))] id: Path<String>,
     ) -> Result<Json<QrLoginRequestInfo>, QrDescribeError> {
         Ok(Json(qr::describe(&pool, &id.0, caller.0.user.id).await?))
     }
@@ -178,7 +179,7 @@ impl QrApi {
         &self,
         pool: Data<&PgPool>,
         caller: BearerAuth,
-        id: Path<String>,
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,64}$"))] id: Path<String>,
         body: Json<QrApproveRequest>,
     ) -> Result<NoContent, QrApproveError> {
         qr::approve(&pool, &id.0, caller.0.user.id, body.match_code).await?;
@@ -199,7 +200,7 @@ impl QrApi {
         &self,
         pool: Data<&PgPool>,
         caller: BearerAuth,
-        id: Path<String>,
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,64}$"))] id: Path<String>,
     ) -> Result<NoContent, QrDeclineError> {
         qr::decline(&pool, &id.0, caller.0.user.id).await?;
         Ok(NoContent::Done)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gallery_types::{
     AuthOptions, DevSignInRequest, ErrorCode, Language, LogoutRequest, MaxSignInRequest,
-    PasswordSignInRequest, RefreshRequest, SignInMethod, SignedOutEverywhere, TokenResponse,
+    PasswordSignInRequest, RefreshRequest, SignInMethod, SignedOutEverywhere, Text, TokenResponse,
 };
 use poem::{Request, web::Data};
 use poem_openapi::{OpenApi, payload::Json};
@@ -30,8 +30,7 @@ use crate::{
 error_responses! {
     /// Errors of `POST /api/auth/max`.
     pub enum MaxSignInError {
-        400 BadRequest "`init_data_malformed`: initData cannot be parsed or lacks `hash`, `auth_date` or `user` (or the body is not the documented JSON).",
-        401 Unauthorized "`init_data_invalid`: the signature does not match; `init_data_expired`: too old or dated in the future.",
+        401 Unauthorized "`init_data_malformed`: initData cannot be parsed or lacks `hash`, `auth_date` or `user`; `init_data_invalid`: the signature does not match; `init_data_expired`: too old or dated in the future.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
     rate_limited "Too many sign-ins from this address; see `Retry-After`."
@@ -40,7 +39,6 @@ error_responses! {
 error_responses! {
     /// Errors of `POST /api/auth/dev`.
     pub enum DevSignInError {
-        400 BadRequest "The body is not the documented JSON, or `user_id` is not positive.",
         404 NotFound "Development sign-in is not enabled.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
@@ -50,7 +48,6 @@ error_responses! {
 error_responses! {
     /// Errors of `POST /api/auth/login`.
     pub enum PasswordSignInError {
-        400 BadRequest "The body is not the documented JSON.",
         401 Unauthorized "`invalid_credentials`: wrong handle or password.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
@@ -60,8 +57,7 @@ error_responses! {
 error_responses! {
     /// Errors of `POST /api/auth/refresh`.
     pub enum RefreshError {
-        400 BadRequest "No refresh token in the body or the cookie.",
-        401 Unauthorized "`invalid_refresh_token`: unknown, expired or ended; `refresh_token_reused`: already used, so its session was ended.",
+        401 Unauthorized "`invalid_refresh_token`: none given, or unknown, expired or ended; `refresh_token_reused`: already used, so its session was ended.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
     rate_limited "This session was refreshed too often; see `Retry-After`."
@@ -70,7 +66,6 @@ error_responses! {
 error_responses! {
     /// Errors of `POST /api/auth/logout`.
     pub enum LogoutError {
-        400 BadRequest "No refresh token in the body or the cookie.",
         415 UnsupportedMediaType "The body is not `application/json`.",
     }
     rate_limited "This session was refreshed or signed out of too often; see `Retry-After`."
@@ -165,16 +160,13 @@ impl SignInApi {
                 ApiError::new(ErrorCode::NotFound, "development sign-in is not enabled").into(),
             );
         }
-        if body.user_id <= 0 {
-            return Err(ApiError::new(ErrorCode::BadRequest, "user_id must be positive").into());
-        }
         // Development accounts live at negative Max ids, which Max never gives out, so this
         // route can never sign in as a real Max user.
         let max_user = MaxUser {
             id: -body.user_id,
-            first_name: body.first_name.clone(),
+            first_name: body.first_name.to_string(),
             last_name: None,
-            username: body.username.clone(),
+            username: body.username.as_ref().map(Text::to_string),
             language_code: body.language.map(|language| language.code().to_owned()),
             photo_url: None,
         };
@@ -213,7 +205,7 @@ impl SignInApi {
         let stored = user.as_ref().and_then(|user| user.password_hash.clone());
         let matches = auth
             .passwords
-            .verify(SecretString::from(password), stored)
+            .verify(SecretString::from(password.into_string()), stored)
             .await?;
         let Some(user) = user.filter(|_| matches) else {
             return Err(wrong_credentials().into());
@@ -251,7 +243,13 @@ impl SignInApi {
         request: &Request,
         body: Json<RefreshRequest>,
     ) -> Result<Json<TokenResponse>, RefreshError> {
-        let (token, source) = delivery::presented_refresh_token(request, body.0.refresh_token)?;
+        let (token, source) = delivery::presented_refresh_token(request, body.0.refresh_token)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidRefreshToken,
+                    "no refresh token: send it as `refresh_token` or in the session cookie",
+                )
+            })?;
         if let Some(session_id) = sessions::of_refresh_token(&pool, &token).await? {
             limits.session_use(session_id)?;
         }
@@ -280,8 +278,13 @@ impl SignInApi {
         request: &Request,
         body: Json<LogoutRequest>,
     ) -> Result<NoContent, LogoutError> {
-        let (token, _) = delivery::presented_refresh_token(request, body.0.refresh_token)?;
-        if let Some(session_id) = sessions::of_refresh_token(&pool, &token).await? {
+        // Without a token (or with one that ended already) there is nothing left to end.
+        let token = delivery::presented_refresh_token(request, body.0.refresh_token);
+        let session = match token {
+            Some((token, _)) => sessions::of_refresh_token(&pool, &token).await?,
+            None => None,
+        };
+        if let Some(session_id) = session {
             limits.session_use(session_id)?;
             let mut transaction = pool.begin().await.during("start signing out")?;
             sessions::end_session(&mut transaction, session_id, EndReason::Logout).await?;

@@ -28,7 +28,6 @@ use crate::{
 error_responses! {
     /// Errors of `POST /api/photos`.
     pub enum UploadPhotoError {
-        400 BadRequest "The form is malformed, has no `file`, sends a field twice or an unknown one; `invalid_text`: a text field holds a NUL.",
         401 Unauthorized "No valid access token.",
         408 Timeout "`upload_timeout`: the form did not arrive within the time allowed.",
         413 TooLarge "`file_too_large`: the file is over the size limit; `quota_exceeded`: your photos would take more than your storage quota.",
@@ -52,7 +51,6 @@ pub enum UploadResponse {
 error_responses! {
     /// Errors of reading photos.
     pub enum ReadError {
-        400 BadRequest "A parameter is malformed (an unknown cursor, a limit outside 1–100).",
         404 NotFound "No such photo, or it is not visible to you.",
     }
 }
@@ -60,7 +58,6 @@ error_responses! {
 error_responses! {
     /// Errors of changing a photo.
     pub enum ChangeError {
-        400 BadRequest "The body is not the documented JSON.",
         401 Unauthorized "No valid access token.",
         403 Forbidden "`not_owner`: only the current owner may do this.",
         404 NotFound "No such photo.",
@@ -119,11 +116,20 @@ impl PhotosApi {
         pool: Data<&PgPool>,
         viewer: Viewer,
         #[oai(default)] sort: Query<PhotoSort>,
+        /// Only photos this user owns.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))]
         owner: Query<Option<i64>>,
+        /// Only photos this user made.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))]
         creator: Query<Option<i64>>,
+        /// Only photos with this tag (as shown, case included).
+        #[oai(validator(max_length = 40, pattern = r"^[^,\u0000]*$"))]
         tag: Query<Option<String>>,
         /// 1 to 100 (default 30).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
+        /// The `next_cursor` of the page before.
+        #[oai(validator(pattern = r"^[0-9]{1,9}_[0-9]{1,15}$"))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<PhotoPage>, ReadError> {
         let filter = FeedFilter {
@@ -149,7 +155,7 @@ impl PhotosApi {
         &self,
         pool: Data<&PgPool>,
         viewer: Viewer,
-        id: Path<i64>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
     ) -> Result<Json<Photo>, ReadError> {
         let photo = read::by_id(*pool, id.0, viewer.0)
             .await?
@@ -170,7 +176,7 @@ impl PhotosApi {
         &self,
         pool: Data<&PgPool>,
         caller: BearerAuth,
-        id: Path<i64>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
         body: Json<UpdatePhotoRequest>,
     ) -> Result<Json<Photo>, ChangeError> {
         Ok(Json(
@@ -193,7 +199,7 @@ impl PhotosApi {
         pool: Data<&PgPool>,
         photos: Data<&Arc<PhotosState>>,
         caller: BearerAuth,
-        id: Path<i64>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
     ) -> Result<NoContent, ChangeError> {
         changes::delete(&pool, &photos, caller.0.user.id, id.0).await?;
         Ok(NoContent::Done)

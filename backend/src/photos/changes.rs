@@ -42,10 +42,15 @@ pub async fn update(
     photo_id: i64,
     change: UpdatePhotoRequest,
 ) -> Result<Photo, PhotoError> {
-    let title = change.title.as_deref().map(str::trim);
-    let description = change.description.as_deref().map(str::trim);
-    let tags = change.tags.map(|tags| fields::parse_tags(&tags.join(",")));
-    fields::check(title, description, tags.as_deref())?;
+    let tags: Option<Vec<&str>> = change
+        .tags
+        .as_ref()
+        .map(|tags| tags.0.iter().map(|tag| tag.as_str()).collect());
+    let fields = fields::accept(
+        change.title.as_deref(),
+        change.description.as_deref(),
+        tags.as_deref(),
+    )?;
     let mut transaction = pool.begin().await.during("start a photo edit")?;
     let owner = owner_of(&mut transaction, photo_id).await?;
     if owner != user_id {
@@ -60,9 +65,9 @@ pub async fn update(
         returning id as photo_id, title, description, tags
         "#,
         photo_id,
-        title,
-        description,
-        tags.as_deref(),
+        fields.title,
+        fields.description,
+        fields.tags.as_deref(),
     )
     .fetch_one(&mut *transaction)
     .await

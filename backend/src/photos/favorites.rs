@@ -24,7 +24,6 @@ const MAX_LISTED: i64 = 500;
 error_responses! {
     /// Errors of favoriting and unfavoriting.
     pub enum FavoriteError {
-        400 BadRequest "The id is not a number.",
         401 Unauthorized "No valid access token.",
         404 NotFound "No such photo, or it is not visible to you.",
     }
@@ -57,7 +56,7 @@ impl FavoritesApi {
         &self,
         pool: Data<&PgPool>,
         caller: BearerAuth,
-        id: Path<i64>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
     ) -> Result<Json<Photo>, FavoriteError> {
         Ok(Json(set(&pool, caller.0.user.id, id.0, true).await?))
     }
@@ -73,7 +72,7 @@ impl FavoritesApi {
         &self,
         pool: Data<&PgPool>,
         caller: BearerAuth,
-        id: Path<i64>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
     ) -> Result<Json<Photo>, FavoriteError> {
         Ok(Json(set(&pool, caller.0.user.id, id.0, false).await?))
     }

@@ -1,61 +1,93 @@
-//! The rules of a photo's describing fields: title, description, tags.
+//! The rules of a photo's describing fields: title, description, tags. The bounds are the
+//! ones the OpenAPI spec states ([`PhotoTitle`], [`PhotoDescription`], [`Tag`], [`Tags`]);
+//! they apply to the text as sent, before it is tidied.
+
+use gallery_types::{PhotoDescription, PhotoTitle, Tag, Tags, Text};
 
 use super::PhotoError;
 
-/// Most characters of a title, a description, a tag; most tags.
-const MAX_TITLE_CHARS: usize = 200;
-const MAX_DESCRIPTION_CHARS: usize = 2000;
-const MAX_TAG_CHARS: usize = 40;
-const MAX_TAGS: usize = 20;
-
-/// Tags from a comma-separated field: trimmed, empty ones dropped, duplicates removed
-/// (case-insensitively, keeping the first spelling).
-pub fn parse_tags(field: &str) -> Vec<String> {
-    let mut tags: Vec<String> = Vec::new();
-    for tag in field
-        .split(',')
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty())
-    {
-        if !tags
-            .iter()
-            .any(|seen| seen.to_lowercase() == tag.to_lowercase())
-        {
-            tags.push(tag.to_owned());
-        }
-    }
-    tags
+/// Describing fields that passed the rules, tidied: texts trimmed, tags trimmed with empty
+/// ones dropped and duplicates removed (case-insensitively, keeping the first spelling).
+/// Absent fields are not being changed.
+#[derive(Debug, Default)]
+pub struct PhotoFields {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
 }
 
-/// Checks the fields given (absent ones are not being changed).
-pub fn check(
+/// Checks the fields as sent and tidies them.
+pub fn accept(
     title: Option<&str>,
     description: Option<&str>,
-    tags: Option<&[String]>,
-) -> Result<(), PhotoError> {
+    tags: Option<&[&str]>,
+) -> Result<PhotoFields, PhotoError> {
     let invalid = |message: String| Err(PhotoError::InvalidField(message));
-    if title.is_some_and(|title| title.chars().count() > MAX_TITLE_CHARS) {
-        return invalid(format!("a title is at most {MAX_TITLE_CHARS} characters"));
-    }
-    if description.is_some_and(|description| description.chars().count() > MAX_DESCRIPTION_CHARS) {
+    if title.is_some_and(|title| title.chars().count() > PhotoTitle::MAX_CHARS) {
         return invalid(format!(
-            "a description is at most {MAX_DESCRIPTION_CHARS} characters"
+            "a title is at most {} characters",
+            PhotoTitle::MAX_CHARS
+        ));
+    }
+    if description
+        .is_some_and(|description| description.chars().count() > PhotoDescription::MAX_CHARS)
+    {
+        return invalid(format!(
+            "a description is at most {} characters",
+            PhotoDescription::MAX_CHARS
         ));
     }
     if let Some(tags) = tags {
-        if tags.len() > MAX_TAGS {
-            return invalid(format!("at most {MAX_TAGS} tags"));
+        if tags.len() > Tags::MAX_COUNT {
+            return invalid(format!("at most {} tags", Tags::MAX_COUNT));
         }
         if tags
             .iter()
-            .any(|tag| tag.chars().count() > MAX_TAG_CHARS || tag.contains(','))
+            .any(|tag| tag.chars().count() > Tag::MAX_CHARS || tag.contains(','))
         {
             return invalid(format!(
-                "a tag is at most {MAX_TAG_CHARS} characters, without commas"
+                "a tag is at most {} characters, without commas",
+                Tag::MAX_CHARS
             ));
         }
     }
-    Ok(())
+    Ok(PhotoFields {
+        title: title.map(|title| title.trim().to_owned()),
+        description: description.map(|description| description.trim().to_owned()),
+        tags: tags.map(tidy_tags),
+    })
+}
+
+/// The tags of a comma-separated field (at most [`Text::MAX_CHARS`] long), as sent, blank
+/// ones left out.
+pub fn split_tags(field: &str) -> Result<Vec<&str>, PhotoError> {
+    if field.chars().count() > Text::MAX_CHARS {
+        return Err(PhotoError::InvalidField(format!(
+            "the tags field is at most {} characters",
+            Text::MAX_CHARS
+        )));
+    }
+    Ok(field
+        .split(',')
+        .filter(|tag| !tag.trim().is_empty())
+        .collect())
+}
+
+fn tidy_tags(tags: &[&str]) -> Vec<String> {
+    let mut tidy: Vec<String> = Vec::new();
+    for tag in tags
+        .iter()
+        .map(|tag| tag.trim())
+        .filter(|tag| !tag.is_empty())
+    {
+        if !tidy
+            .iter()
+            .any(|seen| seen.to_lowercase() == tag.to_lowercase())
+        {
+            tidy.push(tag.to_owned());
+        }
+    }
+    tidy
 }
 
 #[cfg(test)]
@@ -64,17 +96,21 @@ mod tests {
 
     #[test]
     fn tags_are_trimmed_and_deduplicated_case_insensitively() {
-        assert_eq!(
-            parse_tags(" Sea, sunset ,, sea,SUNSET, пляж "),
-            vec!["Sea", "sunset", "пляж"]
-        );
+        let tags = split_tags(" Sea, sunset ,, sea,SUNSET, пляж ").unwrap();
+        let fields = accept(None, None, Some(&tags)).unwrap();
+        assert_eq!(fields.tags.unwrap(), vec!["Sea", "sunset", "пляж"]);
     }
 
     #[test]
-    fn lengths_count_characters() {
-        assert!(check(Some(&"я".repeat(200)), None, None).is_ok());
-        assert!(check(Some(&"я".repeat(201)), None, None).is_err());
+    fn lengths_count_characters_as_sent() {
+        assert!(accept(Some(&"я".repeat(200)), None, None).is_ok());
+        assert!(accept(Some(&"я".repeat(201)), None, None).is_err());
+        let padded = format!(" {} ", "я".repeat(199));
+        assert!(accept(Some(&padded), None, None).is_err());
         let tags: Vec<String> = (0..21).map(|n| format!("t{n}")).collect();
-        assert!(check(None, None, Some(&tags)).is_err());
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        assert!(accept(None, None, Some(&tags)).is_err());
+        assert!(accept(None, None, Some(&["a,b"])).is_err());
+        assert!(split_tags(&" ,".repeat(2049)).is_err());
     }
 }

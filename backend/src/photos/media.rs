@@ -201,9 +201,14 @@ pub enum MediaAccess {
     /// The requester may see the file.
     #[oai(status = 204)]
     Allowed,
-    /// The requester may not see it, or it does not exist.
+    /// The requester may not see it, it does not exist, or no `X-Original-URI` was given.
     #[oai(status = 403)]
     Denied,
+}
+
+crate::error_responses! {
+    /// Errors of `GET /api/media-access`.
+    pub enum MediaAccessError {}
 }
 
 /// Whether a media file may be served, for nginx's `auth_request`.
@@ -225,17 +230,16 @@ impl MediaApi {
         &self,
         pool: Data<&PgPool>,
         viewer: Viewer,
-        #[oai(name = "X-Original-URI")] uri: Header<String>,
-    ) -> MediaAccess {
-        let name = uri.0.strip_prefix("/media/").unwrap_or_default();
+        #[oai(name = "X-Original-URI")] uri: Header<Option<String>>,
+    ) -> Result<MediaAccess, MediaAccessError> {
+        let Some(uri) = uri.0 else {
+            return Ok(MediaAccess::Denied);
+        };
+        let name = uri.strip_prefix("/media/").unwrap_or_default();
         let name = name.split(['?', '#']).next().unwrap_or_default();
-        match access_of(&pool, name, viewer.0).await {
-            Ok(Some(_)) => MediaAccess::Allowed,
-            Ok(None) => MediaAccess::Denied,
-            Err(error) => {
-                tracing::warn!(%error, "media access check failed");
-                MediaAccess::Denied
-            }
+        match access_of(&pool, name, viewer.0).await? {
+            Some(_) => Ok(MediaAccess::Allowed),
+            None => Ok(MediaAccess::Denied),
         }
     }
 }

@@ -24,9 +24,7 @@ pub const MAX_QUERY_CHARS: usize = 200;
 
 error_responses! {
     /// Errors of `GET /api/search`.
-    pub enum SearchError {
-        400 BadRequest "`q` is missing or longer than 200 characters; `invalid_text`: it holds a NUL character.",
-    }
+    pub enum SearchError {}
     rate_limited "Too many searches from this address; see `Retry-After`."
 }
 
@@ -50,8 +48,8 @@ impl SearchApi {
         &self,
         pool: Data<&PgPool>,
         viewer: Viewer,
-        /// 1 to 200 characters (an empty query finds nothing).
-        #[oai(validator(max_length = 200))]
+        /// At most 200 characters; an empty query finds nothing.
+        #[oai(validator(max_length = 200, pattern = r"^[^\u0000]*$"))]
         q: Query<String>,
     ) -> Result<Json<SearchResults>, SearchError> {
         Ok(Json(search(&pool, viewer.0, q.0.trim()).await?))

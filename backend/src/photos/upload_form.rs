@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use gallery_types::ErrorCode;
+use gallery_types::{ErrorCode, PhotoDescription, PhotoTitle, Text};
 use poem::{
     FromRequest, Request, RequestBody,
     web::{Field, Multipart},
@@ -52,6 +52,7 @@ pub struct PhotoUploadForm {
     /// The uploader's slot, held until the form (and with it the upload) is done.
     pub slot: UploadSlot,
     pub file: StagedFile,
+    /// The describing fields, checked and tidied ([`fields::accept`]).
     pub title: String,
     pub description: String,
     /// From the comma-separated `tags` field.
@@ -65,12 +66,10 @@ pub struct PhotoUploadForm {
 struct PhotoUploadSchema {
     /// The image: JPEG, PNG, GIF or WebP.
     file: Upload,
-    /// At most 200 characters.
-    title: Option<String>,
-    /// At most 2000 characters.
-    description: Option<String>,
+    title: Option<PhotoTitle>,
+    description: Option<PhotoDescription>,
     /// Comma-separated, at most 20 tags of at most 40 characters.
-    tags: Option<String>,
+    tags: Option<Text>,
 }
 
 impl Payload for PhotoUploadForm {
@@ -175,12 +174,21 @@ impl ParsePayload for PhotoUploadForm {
                 )
             })??;
         admission::check_quota(stored, file.size, photos.quota_bytes)?;
+        let tags = tags.unwrap_or_default();
+        let fields = fields::split_tags(&tags).and_then(|tags| {
+            fields::accept(
+                Some(title.as_deref().unwrap_or_default()),
+                Some(description.as_deref().unwrap_or_default()),
+                Some(&tags),
+            )
+        });
+        let fields = fields.map_err(ApiError::from)?;
         Ok(Self {
             slot,
             file,
-            title: title.unwrap_or_default().trim().to_owned(),
-            description: description.unwrap_or_default().trim().to_owned(),
-            tags: fields::parse_tags(&tags.unwrap_or_default()),
+            title: fields.title.unwrap_or_default(),
+            description: fields.description.unwrap_or_default(),
+            tags: fields.tags.unwrap_or_default(),
         })
     }
 }

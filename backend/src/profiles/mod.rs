@@ -18,7 +18,6 @@ error_responses! {
 error_responses! {
     /// Errors of `PATCH /api/me`.
     pub enum UpdateMeError {
-        400 BadRequest "The body is not valid JSON of the documented shape.",
         401 Unauthorized "No valid access token.",
         409 Conflict "`handle_taken`: somebody already has this handle.",
         415 UnsupportedMediaType "The body is not `application/json`.",

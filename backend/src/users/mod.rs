@@ -3,7 +3,9 @@
 //! `profiles` serves them over HTTP.
 
 use chrono::{DateTime, Utc};
-use gallery_types::{ErrorCode, Event, Language, Me, ProfileVisibility, UpdateMeRequest};
+use gallery_types::{
+    Bio, DisplayName, ErrorCode, Event, Handle, Language, Me, ProfileVisibility, UpdateMeRequest,
+};
 use sqlx::{Connection, PgConnection, PgExecutor, PgPool};
 
 use crate::{
@@ -11,10 +13,6 @@ use crate::{
     error::ApiError,
     events::{self, Audience},
 };
-
-/// The most characters of a display name and a bio.
-pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
-const MAX_BIO_CHARS: usize = 500;
 
 /// The unique index on `lower(handle)`: losing a race for a handle violates it.
 const HANDLE_CONSTRAINT: &str = "users_handle_key";
@@ -63,13 +61,21 @@ impl UserRow {
 /// Why a change to an account is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    #[error("a handle is 3 to 32 letters (a-z), digits or '_', starting with a letter")]
+    #[error(
+        "a handle is {} to {} letters (a-z), digits or '_', starting with a letter",
+        Handle::MIN_CHARS,
+        Handle::MAX_CHARS
+    )]
     InvalidHandle,
     #[error("this handle is taken; choose another")]
     HandleTaken,
-    #[error("a display name is 1 to 64 characters")]
+    #[error(
+        "a display name is {} to {} characters, not all blank",
+        DisplayName::MIN_CHARS,
+        DisplayName::MAX_CHARS
+    )]
     InvalidDisplayName,
-    #[error("a bio is at most 500 characters")]
+    #[error("a bio is at most {} characters", Bio::MAX_CHARS)]
     BioTooLong,
     #[error(transparent)]
     Database(#[from] DbError),
@@ -102,7 +108,8 @@ pub fn check_handle(handle: &str) -> Result<(), UserError> {
     let mut chars = handle.chars();
     let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if starts_with_letter && rest_ok && (3..=32).contains(&handle.len()) {
+    let length_ok = (Handle::MIN_CHARS..=Handle::MAX_CHARS).contains(&handle.len());
+    if starts_with_letter && rest_ok && length_ok {
         Ok(())
     } else {
         Err(UserError::InvalidHandle)
@@ -137,7 +144,7 @@ pub async fn upsert_signed_in(
         .display_name
         .trim()
         .chars()
-        .take(MAX_DISPLAY_NAME_CHARS)
+        .take(DisplayName::MAX_CHARS)
         .collect();
     let display_name = if display_name.is_empty() {
         format!("user{}", account.max_user_id)
@@ -257,17 +264,20 @@ pub async fn update_profile(
     if let Some(handle) = &change.handle {
         check_handle(handle)?;
     }
-    let display_name = change.display_name.as_deref().map(str::trim);
-    if let Some(name) = display_name
-        && (name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS)
+    // Lengths count the text as sent; a display name is stored trimmed.
+    if let Some(name) = &change.display_name
+        && (name.trim().is_empty() || !name.has_allowed_length())
     {
         return Err(UserError::InvalidDisplayName);
     }
-    if let Some(bio) = &change.bio
-        && bio.chars().count() > MAX_BIO_CHARS
+    if change
+        .bio
+        .as_ref()
+        .is_some_and(|bio| !bio.has_allowed_length())
     {
         return Err(UserError::BioTooLong);
     }
+    let display_name = change.display_name.as_deref().map(str::trim);
     let mut transaction = pool.begin().await.during("start a profile change")?;
     let was_private = sqlx::query_scalar!(
         "select is_private from users where id = $1 for update",
@@ -291,9 +301,9 @@ pub async fn update_profile(
                   is_private, photo_url, password_hash, created_at
         "#,
         user_id,
-        change.handle,
+        change.handle.as_deref(),
         display_name,
-        change.bio,
+        change.bio.as_deref(),
         change.language as _,
         change.is_private,
     )

@@ -78,7 +78,7 @@ async fn every_recorded_vector_gets_its_expected_answer_over_http() {
             "ok" => (200, None),
             "bad_signature" => (401, Some("init_data_invalid")),
             "expired" => (401, Some("init_data_expired")),
-            "malformed" => (400, Some("init_data_malformed")),
+            "malformed" => (401, Some("init_data_malformed")),
             other => panic!("unknown expectation {other}"),
         };
         assert_eq!(response.status().as_u16(), status, "{}", case.name);
@@ -207,7 +207,7 @@ async fn fresh_vectors_that_are_tampered_stale_or_from_the_future_are_refused() 
     let response = app
         .post_json("/api/auth/max", &serde_json::json!({ "init_data": "" }))
         .await;
-    assert_json_error(response, 400, "init_data_malformed").await;
+    assert_json_error(response, 401, "init_data_malformed").await;
 
     let response = app
         .post_json("/api/auth/max", &serde_json::json!({ "nothing": 1 }))

@@ -4,6 +4,7 @@
 //! They need `GALLERY_TEST_DATABASE_URL`, a superuser connection to a scratch cluster, which
 //! `scripts/test.sh` sets up. `TEST_LOG=1` shows the server's logs.
 
+mod contract;
 mod errors;
 mod health;
 mod helpers;

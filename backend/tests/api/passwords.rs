@@ -97,8 +97,8 @@ async fn password_rules_and_the_handle_requirement_are_enforced() {
     let without_handle = app.sign_in(3002, "Bob", None).await;
     assert_json_error(
         set_password(&app, &without_handle, 3002, "long enough pass").await,
-        422,
-        "invalid_handle",
+        409,
+        "handle_required",
     )
     .await;
 
@@ -287,7 +287,7 @@ async fn a_stolen_access_token_cannot_set_a_first_password() {
             json!({ "init_data": "forged", "new_password": "thief's own" }),
         )
         .await,
-        400,
+        401,
         "init_data_malformed",
     )
     .await;

@@ -31,7 +31,7 @@ async fn a_burst_over_the_sign_in_quota_gets_429_and_spoofed_headers_change_noth
     for attempt in 0..3 {
         // Each claims another address; the server only believes the socket.
         let response = sign_in_attempt(&app, &format!("198.51.100.{attempt}")).await;
-        assert_eq!(response.status(), 400, "attempt {attempt} is within quota");
+        assert_eq!(response.status(), 401, "attempt {attempt} is within quota");
     }
     assert_rate_limited(sign_in_attempt(&app, "198.51.100.99").await).await;
     // Other routes are not sign-in routes.
@@ -46,12 +46,12 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
     })
     .await;
     for _ in 0..2 {
-        assert_eq!(sign_in_attempt(&app, "198.51.100.1").await.status(), 400);
+        assert_eq!(sign_in_attempt(&app, "198.51.100.1").await.status(), 401);
     }
     assert_rate_limited(sign_in_attempt(&app, "198.51.100.1").await).await;
     assert_eq!(
         sign_in_attempt(&app, "198.51.100.2").await.status(),
-        400,
+        401,
         "another client"
     );
 }

@@ -94,7 +94,9 @@ impl Api {
     pub async fn sign_in_with_max(&self, init_data: String) -> Result<TokenResponse, ApiFailure> {
         send(
             Request::post("/api/auth/max").header(DELIVERY_HEADER, "cookie"),
-            &MaxSignInRequest { init_data },
+            &MaxSignInRequest {
+                init_data: init_data.into(),
+            },
         )
         .await
     }
@@ -107,7 +109,10 @@ impl Api {
     ) -> Result<TokenResponse, ApiFailure> {
         send(
             Request::post("/api/auth/login").header(DELIVERY_HEADER, "cookie"),
-            &PasswordSignInRequest { handle, password },
+            &PasswordSignInRequest {
+                handle: handle.into(),
+                password: password.into(),
+            },
         )
         .await
     }
@@ -143,7 +148,7 @@ impl Api {
         send(
             Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
             &RefreshRequest {
-                refresh_token: Some(refresh_token),
+                refresh_token: Some(refresh_token.into()),
             },
         )
         .await
@@ -159,7 +164,7 @@ impl Api {
         send_expecting_nothing(
             Request::post("/api/auth/logout"),
             &LogoutRequest {
-                refresh_token: Some(refresh_token),
+                refresh_token: Some(refresh_token.into()),
             },
         )
         .await

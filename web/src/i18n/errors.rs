@@ -15,6 +15,7 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::RateLimited) => Text::ErrorRateLimited,
             Some(ErrorCode::HandleTaken) => Text::ErrorHandleTaken,
             Some(ErrorCode::InvalidHandle) => Text::ErrorInvalidHandle,
+            Some(ErrorCode::HandleRequired) => Text::ErrorHandleRequired,
             Some(ErrorCode::InvalidProfile) => Text::ErrorInvalidProfile,
             Some(ErrorCode::WeakPassword) => Text::ErrorWeakPassword,
             Some(ErrorCode::WrongPassword) => Text::ErrorWrongPassword,

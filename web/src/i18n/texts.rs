@@ -114,6 +114,7 @@ pub enum Text {
     ErrorRateLimited,
     ErrorHandleTaken,
     ErrorInvalidHandle,
+    ErrorHandleRequired,
     ErrorInvalidProfile,
     ErrorWeakPassword,
     ErrorWrongPassword,
@@ -391,6 +392,10 @@ impl Text {
             Text::ErrorInvalidHandle => (
                 "Имя пользователя: 3–32 латинские буквы, цифры или «_», начиная с буквы.",
                 "A handle is 3–32 Latin letters, digits or '_', starting with a letter.",
+            ),
+            Text::ErrorHandleRequired => (
+                "Сначала выберите имя пользователя: по нему входят с паролем.",
+                "Choose a handle first: password sign-in asks for it.",
             ),
             Text::ErrorInvalidProfile => (
                 "Имя — от 1 до 64 символов, «о себе» — до 500.",

@@ -227,13 +227,14 @@ fn edit_form(props: &EditFormProps) -> Html {
     }
     let onsubmit = {
         let change = UpdatePhotoRequest {
-            title: Some((*title).clone()),
-            description: Some((*description).clone()),
+            title: Some((*title).clone().into()),
+            description: Some((*description).clone().into()),
             tags: Some(
                 tags.split(',')
                     .map(|tag| tag.trim().to_owned())
                     .filter(|tag| !tag.is_empty())
-                    .collect(),
+                    .collect::<Vec<_>>()
+                    .into(),
             ),
         };
         let (error, on_saved, id) = (error.clone(), props.on_saved.clone(), props.photo.id);

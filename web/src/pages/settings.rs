@@ -85,9 +85,11 @@ fn profile_form(props: &SignedInProps) -> Html {
 
     let onsubmit = {
         let change = UpdateMeRequest {
-            handle: Some((*handle).trim().to_owned()).filter(|handle| !handle.is_empty()),
-            display_name: Some((*display_name).clone()),
-            bio: Some((*bio).clone()),
+            handle: Some((*handle).trim().to_owned())
+                .filter(|handle| !handle.is_empty())
+                .map(Into::into),
+            display_name: Some((*display_name).clone().into()),
+            bio: Some((*bio).clone().into()),
             language: Some(*language),
             is_private: Some(*is_private),
         };
@@ -176,7 +178,7 @@ fn password_form(props: &SignedInProps) -> Html {
     let new = use_state(String::new);
     let outcome = use_state(|| None::<Outcome>);
     let has_password = props.signed_in.user.has_password;
-    let init_data = max_bridge::init_data();
+    let init_data = max_bridge::init_data().map(gallery_types::Text::from);
     let ask_current = has_password && init_data.is_none();
 
     if !has_password && init_data.is_none() {
@@ -190,9 +192,9 @@ fn password_form(props: &SignedInProps) -> Html {
 
     let onsubmit = {
         let change = ChangePasswordRequest {
-            current_password: Some((*current).clone()).filter(|_| ask_current),
+            current_password: Some((*current).clone().into()).filter(|_| ask_current),
             init_data: init_data.clone(),
-            new_password: (*new).clone(),
+            new_password: (*new).clone().into(),
         };
         let (api, outcome, current, new) =
             (api.clone(), outcome.clone(), current.clone(), new.clone());
@@ -225,7 +227,7 @@ fn password_form(props: &SignedInProps) -> Html {
     };
     let on_remove = {
         let proof = RemovePasswordRequest {
-            current_password: Some((*current).clone()).filter(|_| ask_current),
+            current_password: Some((*current).clone().into()).filter(|_| ask_current),
             init_data,
         };
         let (outcome, update_user, user) = (
