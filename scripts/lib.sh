@@ -164,3 +164,23 @@ pg_stop() {
   [ -f "$base/cluster/postmaster.pid" ] || return 0
   as_pg_owner "$PG_BIN/pg_ctl" --pgdata="$base/cluster" --mode=fast --wait --silent stop || true
 }
+
+# The Python tools of the API contract checks (backend/tests/contract/requirements.txt:
+# schemathesis, openapi-python-client), in a virtual environment under target/ that is kept
+# between runs and rebuilt when the requirements change.
+CONTRACT_VENV=target/contract-venv
+ensure_contract_tools() {
+  ensure_apt python3:python3
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    log "installing python3-venv"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  local requirements=backend/tests/contract/requirements.txt
+  if [ ! -x "$CONTRACT_VENV/bin/st" ] || ! cmp -s "$requirements" "$CONTRACT_VENV/requirements.txt"; then
+    log "installing the API contract tools (schemathesis, openapi-python-client)"
+    python3 -m venv --clear "$CONTRACT_VENV"
+    "$CONTRACT_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$CONTRACT_VENV/requirements.txt"
+  fi
+}

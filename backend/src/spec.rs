@@ -2,8 +2,9 @@
 //!
 //! poem-openapi generates the document from the operations; this completes it where the
 //! generator cannot speak: request bodies refuse unknown fields (their handlers do), which
-//! the schema says with `additionalProperties: false`; and the request guard, which no handler
-//! sees, refuses a NUL in any request (400) and a body too large (413). The finished document is served at
+//! the schema says with `additionalProperties: false`; the request guard, which no handler
+//! sees, refuses a NUL in any request (400) and a body too large (413); and a described or
+//! nullable reference is written the way OpenAPI 3.0 tools read it. The finished document is served at
 //! `/api/openapi.json` and shown by the Swagger UI, and it tells which methods each path
 //! allows, for the `Allow` header of a 405.
 
@@ -38,6 +39,7 @@ impl ApiSpec {
             serde_json::from_str(generated).expect("poem-openapi generates JSON");
         refuse_unknown_request_fields(&mut document);
         document_request_guard(&mut document);
+        tidy_references(&mut document);
         let json = serde_json::to_string_pretty(&document).expect("a JSON value serializes");
         // The page embeds the document as a JavaScript literal, exactly as generated.
         assert!(
@@ -145,6 +147,50 @@ fn document_request_guard(document: &mut Value) {
                 responses.entry("413").or_insert_with(|| too_large.clone());
             }
         }
+    }
+}
+
+/// Keywords that only annotate a schema (they constrain nothing).
+const ANNOTATIONS: [&str; 7] = [
+    "description",
+    "nullable",
+    "title",
+    "default",
+    "example",
+    "readOnly",
+    "writeOnly",
+];
+
+/// poem-openapi writes a reference with a description (or nullable) as
+/// `{"description": d, "allOf": [{"$ref": r}, {"description": d}]}`: an `allOf` whose other
+/// members only annotate, which generators such as openapi-python-client refuse. The
+/// annotations go to the wrapper, leaving OpenAPI 3.0's usual `{"allOf": [{"$ref": r}], …}`.
+fn tidy_references(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(members)) = object.get_mut("allOf") {
+                let only_annotates = |member: &Value| {
+                    member.as_object().is_some_and(|member| {
+                        member.keys().all(|key| ANNOTATIONS.contains(&key.as_str()))
+                    })
+                };
+                let mut annotations = Map::new();
+                members.retain(|member| {
+                    if only_annotates(member) {
+                        annotations.extend(member.as_object().cloned().unwrap_or_default());
+                        false
+                    } else {
+                        true
+                    }
+                });
+                for (key, annotation) in annotations {
+                    object.entry(key).or_insert(annotation);
+                }
+            }
+            object.values_mut().for_each(tidy_references);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy_references),
+        _ => {}
     }
 }
 
@@ -305,6 +351,38 @@ mod tests {
         assert_eq!(
             responses.as_object().unwrap().keys().collect::<Vec<_>>(),
             ["400"]
+        );
+    }
+
+    #[test]
+    fn annotated_references_keep_only_the_reference_in_all_of() {
+        let mut schema = json!({
+            "properties": {
+                "language": {
+                    "nullable": true,
+                    "allOf": [
+                        { "$ref": "#/components/schemas/Language" },
+                        { "nullable": true, "description": "Shown in." }
+                    ]
+                },
+                "both": { "allOf": [{ "$ref": "#/a" }, { "$ref": "#/b" }] }
+            }
+        });
+        tidy_references(&mut schema);
+        assert_eq!(
+            schema["properties"]["language"],
+            json!({
+                "nullable": true,
+                "description": "Shown in.",
+                "allOf": [{ "$ref": "#/components/schemas/Language" }]
+            })
+        );
+        assert_eq!(
+            schema["properties"]["both"]["allOf"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
         );
     }
 
