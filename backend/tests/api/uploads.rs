@@ -81,14 +81,14 @@ async fn a_user_has_at_most_the_configured_uploads_under_way() {
     let app = spawn_app_with(|config| config.photos.uploads_per_user = 1).await;
     let ann = app.sign_in(7402, "Ann", None).await;
     let bob = app.sign_in(7403, "Bob", None).await;
-    let (body, release) = stalling_form(&[("title", "slow")], a_jpeg(2));
-    let first = tokio::spawn({
+    let start_stalled_upload = || {
+        let (body, release) = stalling_form(&[("title", "slow")], a_jpeg(2));
         let (client, url, token) = (
             app.client.clone(),
             app.url("/api/photos"),
             ann.access_token.clone(),
         );
-        async move {
+        let upload = tokio::spawn(async move {
             client
                 .post(url)
                 .bearer_auth(token)
@@ -100,27 +100,35 @@ async fn a_user_has_at_most_the_configured_uploads_under_way() {
                 .send()
                 .await
                 .unwrap()
-        }
-    });
-    // Wait until the first upload holds its slot: a second one of Ann's is refused.
+        });
+        (upload, release)
+    };
+    // Wait until the stalled upload holds Ann's slot: another one of hers is refused then.
+    // (If it arrives while a probe holds the slot, it is the one refused: start it again.)
+    let (mut stalled, mut release) = start_stalled_upload();
     let mut refused = None;
     for attempt in 0..100 {
+        if stalled.is_finished() {
+            let turned_away = stalled.await.unwrap();
+            assert_json_error(turned_away, 429, "rate_limited").await;
+            (stalled, release) = start_stalled_upload();
+        }
         let response = upload_small(&app, &ann, 100 + attempt).await;
         if response.status() == 429 {
             refused = Some(response);
             break;
         }
-        assert_eq!(response.status(), 201, "before the first one started");
+        assert_eq!(response.status(), 201, "before the stalled one started");
         tokio::task::yield_now().await;
     }
-    let refused = refused.expect("the second upload is refused while the first is under way");
+    let refused = refused.expect("an upload is refused while another is under way");
     assert!(refused.headers().contains_key("retry-after"));
     assert_json_error(refused, 429, "rate_limited").await;
     // Somebody else is not held up.
     assert_eq!(upload_small(&app, &bob, 4).await.status(), 201);
-    // The first one finishes, and gives its slot back.
+    // The stalled one finishes, and gives its slot back.
     release.send(()).unwrap();
-    assert_eq!(first.await.unwrap().status(), 201);
+    assert_eq!(stalled.await.unwrap().status(), 201);
     assert_eq!(upload_small(&app, &ann, 5).await.status(), 201);
 }
 
