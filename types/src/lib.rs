@@ -29,6 +29,6 @@ pub use realtime::{
 };
 pub use status::{DatabaseState, ServiceStatus};
 pub use text::{
-    Bio, DisplayName, Handle, NewPassword, PhotoDescription, PhotoTitle, Tag, Tags, Text,
+    Bio, DisplayName, Handle, NewPassword, PhotoDescription, PhotoTitle, Tag, Tags, TagsField, Text,
 };
 pub use users::{Language, Me, UpdateMeRequest};

@@ -209,6 +209,16 @@ text_type! {
     Tag { chars: 0..=40, pattern: "^[^,\\u0000]*$", refused_when_parsed: false }
 }
 
+text_type! {
+    /// A photo's tags in one form field: at most 20, separated by commas, each at most 40
+    /// characters (blank ones are left out).
+    TagsField {
+        chars: 0..=819,
+        pattern: "^[^,\\u0000]{0,40}(,[^,\\u0000]{0,40}){0,19}$",
+        refused_when_parsed: false,
+    }
+}
+
 /// A photo's tags: at most 20.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

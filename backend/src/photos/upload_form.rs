@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use gallery_types::{ErrorCode, PhotoDescription, PhotoTitle, Text};
+use gallery_types::{ErrorCode, PhotoDescription, PhotoTitle, TagsField};
 use poem::{
     FromRequest, Request, RequestBody,
     web::{Field, Multipart},
@@ -68,8 +68,7 @@ struct PhotoUploadSchema {
     file: Upload,
     title: Option<PhotoTitle>,
     description: Option<PhotoDescription>,
-    /// Comma-separated, at most 20 tags of at most 40 characters.
-    tags: Option<Text>,
+    tags: Option<TagsField>,
 }
 
 impl Payload for PhotoUploadForm {
@@ -175,14 +174,12 @@ impl ParsePayload for PhotoUploadForm {
             })??;
         admission::check_quota(stored, file.size, photos.quota_bytes)?;
         let tags = tags.unwrap_or_default();
-        let fields = fields::split_tags(&tags).and_then(|tags| {
-            fields::accept(
-                Some(title.as_deref().unwrap_or_default()),
-                Some(description.as_deref().unwrap_or_default()),
-                Some(&tags),
-            )
-        });
-        let fields = fields.map_err(ApiError::from)?;
+        let fields = fields::accept(
+            Some(title.as_deref().unwrap_or_default()),
+            Some(description.as_deref().unwrap_or_default()),
+            Some(&fields::split_tags(&tags)),
+        )
+        .map_err(ApiError::from)?;
         Ok(Self {
             slot,
             file,
