@@ -232,65 +232,33 @@ async fn an_unknown_handle_costs_a_password_hash_like_a_known_one() {
 async fn a_stolen_access_token_cannot_set_a_first_password() {
     let app = spawn_app().await;
     let victim = app.sign_in(3101, "Vera", Some("vera_3101")).await;
-    // What a thief holding only the token can send.
-    assert_json_error(
-        put_password(&app, &victim, json!({ "new_password": "thief's own" })).await,
-        403,
-        "fresh_sign_in_required",
-    )
-    .await;
-    assert_json_error(
-        put_password(
-            &app,
-            &victim,
-            json!({ "current_password": "a guess", "new_password": "thief's own" }),
-        )
-        .await,
-        403,
-        "fresh_sign_in_required",
-    )
-    .await;
-    // Max proof of another account, or too old a proof, is no proof.
-    let theirs = fresh_init_data(3102);
-    assert_json_error(
-        put_password(
-            &app,
-            &victim,
-            json!({ "init_data": theirs, "new_password": "thief's own" }),
-        )
-        .await,
-        403,
-        "fresh_sign_in_required",
-    )
-    .await;
     let eleven_minutes_ago = chrono::Utc::now().timestamp() - 11 * 60;
     let stale = sign_init_data(
         BOT_TOKEN,
         &[("user", &max_user_json(3101, "Vera", None))],
         eleven_minutes_ago,
     );
-    assert_json_error(
-        put_password(
-            &app,
-            &victim,
-            json!({ "init_data": stale, "new_password": "thief's own" }),
-        )
-        .await,
-        403,
-        "fresh_sign_in_required",
-    )
-    .await;
-    assert_json_error(
-        put_password(
-            &app,
-            &victim,
-            json!({ "init_data": "forged", "new_password": "thief's own" }),
-        )
-        .await,
-        401,
-        "init_data_malformed",
-    )
-    .await;
+    let attempts = [
+        // What a thief holding only the token can send.
+        (json!({}), 403, "fresh_sign_in_required"),
+        (
+            json!({ "current_password": "a guess" }),
+            403,
+            "fresh_sign_in_required",
+        ),
+        // Max proof of another account, or too old a proof, is no proof.
+        (
+            json!({ "init_data": fresh_init_data(3102) }),
+            403,
+            "fresh_sign_in_required",
+        ),
+        (json!({ "init_data": stale }), 403, "fresh_sign_in_required"),
+        (json!({ "init_data": "forged" }), 401, "init_data_malformed"),
+    ];
+    for (mut body, status, code) in attempts {
+        body["new_password"] = json!("thief's own");
+        assert_json_error(put_password(&app, &victim, body).await, status, code).await;
+    }
     assert_eq!(login(&app, "vera_3101", "thief's own").await.status(), 401);
 
     // The mini-app has fresh proof.
