@@ -95,6 +95,11 @@ test('a password set in settings signs in on a desktop, which can sign out', asy
   await passwordForm.locator('input[name="new_password"]').fill('a long enough password');
   await passwordForm.getByRole('button').click();
   await passwordForm.locator('.ok').waitFor();
+  // Signing out everywhere would leave the password working: the page says so beforehand.
+  const remains = phone.page.locator('[data-testid="password-remains"]');
+  await remains.waitFor();
+  assert.match(await remains.innerText(), /keeps opening your account/);
+  await screenshot(phone.page, 'phone-settings');
 
   const desktop = await openPage(browser);
   await desktop.page.goto(new URL('/login', baseUrl).href);

@@ -96,6 +96,7 @@ pub enum Text {
     NewPassword,
     SetPassword,
     PasswordSaved,
+    PasswordRemains,
     PasswordFromMax,
     RemovePassword,
     PasswordRemoved,
@@ -341,6 +342,10 @@ impl Text {
             Text::PasswordSaved => (
                 "Пароль сохранён. Остальные сеансы завершены.",
                 "Password saved. Your other sessions have ended.",
+            ),
+            Text::PasswordRemains => (
+                "Пароль продолжит открывать ваш аккаунт и после выхода на всех устройствах: если его может знать кто-то ещё, сначала удалите его.",
+                "Your password keeps opening your account after signing out everywhere: if someone else may know it, remove it first.",
             ),
             Text::PasswordFromMax => (
                 "Первый пароль задаётся в мини-приложении Max на телефоне: так мы знаем, что это вы.",

@@ -31,7 +31,7 @@ pub fn settings() -> Html {
                 <ProfileForm signed_in={(**signed_in).clone()} />
                 <PasswordForm signed_in={(**signed_in).clone()} />
                 <Sessions />
-                <SignOut />
+                <SignOut has_password={signed_in.user.has_password} />
             </div>
         },
     };
@@ -346,8 +346,14 @@ fn sessions() -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct SignOutProps {
+    /// A password keeps opening the account after signing out everywhere: say so.
+    has_password: bool,
+}
+
 #[function_component(SignOut)]
-fn sign_out() -> Html {
+fn sign_out(props: &SignOutProps) -> Html {
     let i18n = use_i18n();
     let session = use_session();
     let api = use_api();
@@ -375,6 +381,9 @@ fn sign_out() -> Html {
         <div class="card actions">
             <button type="button" onclick={sign_out} data-testid="sign-out">{ i18n.t(Text::SignOut) }</button>
             <button type="button" onclick={everywhere}>{ i18n.t(Text::SignOutEverywhere) }</button>
+            if props.has_password {
+                <p class="muted small" data-testid="password-remains">{ i18n.t(Text::PasswordRemains) }</p>
+            }
         </div>
     }
 }
