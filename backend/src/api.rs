@@ -14,6 +14,8 @@ pub enum ApiTag {
     Me,
     /// Photos, the art objects they become, favorites and search.
     Photos,
+    /// Objects changing hands: gifts, claim links, trade offers, the ownership history.
+    Ownership,
     /// Live events: WebSocket tickets (the socket is `GET /ws`) and the event log.
     Realtime,
 }

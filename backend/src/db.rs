@@ -127,6 +127,17 @@ impl DbError {
             .and_then(|error| error.constraint())
     }
 
+    /// Whether the transaction lost a race the database detected (a serialization failure or a
+    /// deadlock) and may simply be run again.
+    pub fn is_retryable(&self) -> bool {
+        const SERIALIZATION_FAILURE: &str = "40001";
+        const DEADLOCK_DETECTED: &str = "40P01";
+        self.source
+            .as_database_error()
+            .and_then(|error| error.code())
+            .is_some_and(|code| code == SERIALIZATION_FAILURE || code == DEADLOCK_DETECTED)
+    }
+
     /// Whether the database could not serve the statement right now (it cannot be reached,
     /// or it cancelled the statement at the statement timeout), rather than refusing it:
     /// trying again later may work.

@@ -25,7 +25,7 @@ use crate::{
     config::ServeConfig,
     csp, db, error,
     events::{self, EventHub},
-    health,
+    health, idempotency,
     photos::{
         PhotosState, api::PhotosApi, favorites::FavoritesApi, files, media::MediaApi,
         media::MediaFiles, search::SearchApi,
@@ -34,13 +34,18 @@ use crate::{
     rate_limit::RateLimits,
     realtime::{self, Realtime, RealtimeApi},
     request_guard,
+    share::ShareApi,
     spec::{self, ApiSpec},
     telemetry,
+    trading::{self, claims::ClaimsApi, gifts::GiftsApi, objects::ObjectsApi, offers::OffersApi},
     web::WebClient,
 };
 
 /// How often idle rate-limit keys and old sign-in requests are cleared away.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
+/// How often trade offers past their expiry are closed.
+const OFFER_EXPIRY_EVERY: Duration = Duration::from_secs(10);
 
 /// Ended sessions stay listed this long (for the record), then go.
 const SESSION_RETENTION_DAYS: f64 = 30.0;
@@ -122,6 +127,7 @@ impl Application {
         tracing::info!(addr = %self.local_addr, "serving Max Photo Gallery on http://{}", self.local_addr);
         let routes = routes(&self.config, self.shared.clone());
         let maintenance = tokio::spawn(maintain(self.shared.clone()));
+        let offer_expiry = tokio::spawn(expire_offers(self.shared.pool.clone()));
         let hub = self.shared.realtime.hub.clone();
         let fan_out = tokio::spawn(
             hub.clone()
@@ -138,6 +144,7 @@ impl Application {
             .run_with_graceful_shutdown(routes, shutdown, Some(grace))
             .await;
         maintenance.abort();
+        offer_expiry.abort();
         fan_out.abort();
         served.context("the HTTP server failed")?;
         self.shared.pool.close().await;
@@ -146,17 +153,14 @@ impl Application {
     }
 }
 
-/// Every `/api` operation, in the order the spec lists them.
+/// Every `/api` operation, in the order the spec lists them (grouped by domain: a tuple
+/// has a `Default` of at most twelve members).
 pub type Operations = (
     health::StatusApi,
-    SignInApi,
-    QrApi,
-    AccountApi,
+    (SignInApi, QrApi, AccountApi),
     MeApi,
-    PhotosApi,
-    FavoritesApi,
-    SearchApi,
-    MediaApi,
+    (PhotosApi, FavoritesApi, SearchApi, MediaApi),
+    (GiftsApi, ClaimsApi, OffersApi, ObjectsApi, ShareApi),
     RealtimeApi,
 );
 
@@ -244,6 +248,20 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .around(telemetry::log_requests)
 }
 
+/// Closes trade offers as their time runs out (reads already show them expired: this tells
+/// their parties), until the server stops (the task is aborted then).
+async fn expire_offers(pool: PgPool) {
+    let mut every = tokio::time::interval(OFFER_EXPIRY_EVERY);
+    loop {
+        every.tick().await;
+        match trading::offers::expire_due(&pool).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "expired trade offers"),
+            Err(error) => tracing::warn!(%error, "cannot expire trade offers"),
+        }
+    }
+}
+
 /// Periodic housekeeping, until the server stops (the task is aborted then).
 async fn maintain(shared: Shared) {
     let mut every = tokio::time::interval(MAINTENANCE_EVERY);
@@ -261,6 +279,9 @@ async fn maintain(shared: Shared) {
         }
         if let Err(error) = auth::sessions::delete_old(&shared.pool, SESSION_RETENTION_DAYS).await {
             tracing::warn!(%error, "cannot delete old sessions");
+        }
+        if let Err(error) = idempotency::delete_old(&shared.pool).await {
+            tracing::warn!(%error, "cannot delete old idempotency keys");
         }
         if let Err(error) = realtime::tickets::delete_expired(&shared.pool).await {
             tracing::warn!(%error, "cannot delete expired socket tickets");

@@ -100,6 +100,27 @@ pub enum ErrorCode {
     InvalidPhoto,
     /// Only the current owner may do this.
     NotOwner,
+    /// Nobody can give something to themselves (a gift, an offer to oneself).
+    InvalidRecipient,
+    /// An offer gives and asks for nothing, or names an object on both sides.
+    InvalidOffer,
+    /// An object in the offer is not owned by the side that would give it.
+    ObjectNotOwned,
+    /// Something in the offer changed hands meanwhile: the offer is now `invalidated`.
+    OfferInvalidated,
+    /// The offer is no longer pending (accepted, declined, cancelled, countered, expired or
+    /// invalidated).
+    OfferClosed,
+    /// Only the offer's recipient (accept, decline) or proposer (cancel) may do this.
+    NotOfferParty,
+    /// The claim link was used, revoked or has expired.
+    ClaimLinkGone,
+    /// The owner cannot claim their own link.
+    CannotClaimOwnLink,
+    /// This `Idempotency-Key` was used for a different request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still being processed.
+    IdempotencyKeyInUse,
     /// The WebSocket ticket is unknown, expired, already used, or its session has ended.
     InvalidTicket,
     /// The WebSocket `Origin` is not one this server accepts.
@@ -119,18 +140,24 @@ impl ErrorCode {
             Unauthorized | InitDataMalformed | InitDataInvalid | InitDataExpired | InvalidToken
             | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
             Forbidden | WrongPassword | FreshSignInRequired | QrLoginMismatch | NotOwner
-            | ForbiddenOrigin => 403,
+            | ForbiddenOrigin | NotOfferParty | CannotClaimOwnLink => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
-            Conflict | HandleTaken | HandleRequired | QrLoginAlreadyApproved | DuplicatePhoto => {
-                409
-            }
-            QrLoginGone => 410,
+            Conflict
+            | HandleTaken
+            | HandleRequired
+            | QrLoginAlreadyApproved
+            | DuplicatePhoto
+            | ObjectNotOwned
+            | OfferInvalidated
+            | OfferClosed
+            | IdempotencyKeyInUse => 409,
+            QrLoginGone | ClaimLinkGone => 410,
             UploadTimeout => 408,
             PayloadTooLarge | FileTooLarge | QuotaExceeded => 413,
             UnsupportedMediaType | UnsupportedImage => 415,
             UnprocessableEntity | WeakPassword | InvalidHandle | InvalidProfile | InvalidImage
-            | InvalidPhoto => 422,
+            | InvalidPhoto | InvalidRecipient | InvalidOffer | IdempotencyKeyReused => 422,
             RateLimited => 429,
             Internal => 500,
             ServiceUnavailable => 503,

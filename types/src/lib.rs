@@ -6,6 +6,7 @@
 
 mod auth;
 mod error;
+mod ownership;
 mod photos;
 mod realtime;
 mod status;
@@ -19,16 +20,23 @@ pub use auth::{
     TokenResponse,
 };
 pub use error::{ErrorBody, ErrorCode};
+pub use ownership::{
+    ClaimLink, ClaimLinkState, ClaimPreview, CreateClaimLinkRequest, CreateOfferRequest,
+    GiftRequest, HistoryEntry, HistoryKind, HistoryParty, HistoryVerification, ObjectHistory,
+    OfferBox, OfferItem, OfferPage, OfferState, TradeOffer, Transfer,
+};
 pub use photos::{
     DuplicatePhoto, Photo, PhotoPage, PhotoSort, PhotoUrls, SearchResults, UpdatePhotoRequest,
     UserSummary,
 };
 pub use realtime::{
-    ClientMessage, Event, EventPage, FavoriteCount, PhotoCreated, PhotoDeleted, PhotoUpdated,
-    ProfileVisibility, SequencedEvent, ServerMessage, SessionsRevoked, WsTicket, close_code,
+    ClaimCompleted, ClientMessage, Event, EventPage, FavoriteCount, GiftReceived,
+    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoUpdated, ProfileVisibility,
+    SequencedEvent, ServerMessage, SessionsRevoked, WsTicket, close_code,
 };
 pub use status::{DatabaseState, ServiceStatus};
 pub use text::{
-    Bio, DisplayName, Handle, NewPassword, PhotoDescription, PhotoTitle, Tag, Tags, TagsField, Text,
+    Bio, DisplayName, Handle, Message, NewPassword, PhotoDescription, PhotoTitle, Tag, Tags,
+    TagsField, Text,
 };
 pub use users::{Language, Me, UpdateMeRequest};

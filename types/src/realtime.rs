@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{ErrorCode, Photo, TokenResponse};
+use crate::{ErrorCode, HistoryKind, Photo, TokenResponse, TradeOffer, Transfer, UserSummary};
 
 /// The close codes the server ends a socket with, and what a client should do.
 pub mod close_code {
@@ -81,6 +81,19 @@ pub enum Event {
     /// changed). Sockets of those sessions are closed with [`close_code::SESSION_ENDED`].
     #[cfg_attr(feature = "openapi", oai(mapping = "sessions_revoked"))]
     SessionsRevoked(SessionsRevoked),
+    /// An object changed hands (a gift, a claim, a trade): to everyone who may see it, and to
+    /// both sides.
+    #[cfg_attr(feature = "openapi", oai(mapping = "object_transferred"))]
+    ObjectTransferred(ObjectTransferred),
+    /// Private, to both parties: an offer was made, or changed state.
+    #[cfg_attr(feature = "openapi", oai(mapping = "offer_changed"))]
+    OfferChanged(OfferChanged),
+    /// Private, to the recipient: somebody gave them an object.
+    #[cfg_attr(feature = "openapi", oai(mapping = "gift_received"))]
+    GiftReceived(GiftReceived),
+    /// Private, to the link's owner: somebody claimed an object through their link.
+    #[cfg_attr(feature = "openapi", oai(mapping = "claim_completed"))]
+    ClaimCompleted(ClaimCompleted),
 }
 
 impl Event {
@@ -93,6 +106,10 @@ impl Event {
             Event::FavoriteCount(_) => "favorite_count",
             Event::ProfileVisibility(_) => "profile_visibility",
             Event::SessionsRevoked(_) => "sessions_revoked",
+            Event::ObjectTransferred(_) => "object_transferred",
+            Event::OfferChanged(_) => "offer_changed",
+            Event::GiftReceived(_) => "gift_received",
+            Event::ClaimCompleted(_) => "claim_completed",
         }
     }
 
@@ -104,7 +121,35 @@ impl Event {
             Event::PhotoUpdated(PhotoUpdated { photo_id, .. })
             | Event::PhotoDeleted(PhotoDeleted { photo_id })
             | Event::FavoriteCount(FavoriteCount { photo_id, .. }) => Some(*photo_id),
-            Event::ProfileVisibility(_) | Event::SessionsRevoked(_) => None,
+            Event::ObjectTransferred(ObjectTransferred { photo_id, .. }) => Some(*photo_id),
+            Event::GiftReceived(GiftReceived { transfer })
+            | Event::ClaimCompleted(ClaimCompleted { transfer, .. }) => Some(transfer.photo_id),
+            Event::ProfileVisibility(_) | Event::SessionsRevoked(_) | Event::OfferChanged(_) => {
+                None
+            }
+        }
+    }
+
+    /// The users the event concerns: they see it even once the photo it is about is hidden
+    /// from them (its new owner keeps their collection private).
+    pub fn parties(&self) -> Vec<i64> {
+        match self {
+            Event::ObjectTransferred(transferred) => {
+                vec![transferred.previous_owner_id, transferred.owner.id]
+            }
+            Event::OfferChanged(OfferChanged { offer }) => {
+                vec![offer.proposer.id, offer.recipient.id]
+            }
+            Event::GiftReceived(GiftReceived { transfer })
+            | Event::ClaimCompleted(ClaimCompleted { transfer, .. }) => {
+                vec![transfer.from.id, transfer.to.id]
+            }
+            Event::PhotoCreated(_)
+            | Event::PhotoUpdated(_)
+            | Event::PhotoDeleted(_)
+            | Event::FavoriteCount(_)
+            | Event::ProfileVisibility(_)
+            | Event::SessionsRevoked(_) => Vec::new(),
         }
     }
 }
@@ -154,6 +199,40 @@ pub struct ProfileVisibility {
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct SessionsRevoked {
     pub session_ids: Vec<Uuid>,
+}
+
+/// `object_transferred`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ObjectTransferred {
+    pub object_id: i64,
+    pub photo_id: i64,
+    pub kind: HistoryKind,
+    pub previous_owner_id: i64,
+    /// The new owner.
+    pub owner: UserSummary,
+}
+
+/// `offer_changed`: the offer as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct OfferChanged {
+    pub offer: TradeOffer,
+}
+
+/// `gift_received`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct GiftReceived {
+    pub transfer: Transfer,
+}
+
+/// `claim_completed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ClaimCompleted {
+    pub link_id: i64,
+    pub transfer: Transfer,
 }
 
 /// An event and its place in the global sequence.

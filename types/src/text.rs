@@ -175,6 +175,11 @@ text_type! {
 }
 
 text_type! {
+    /// A note to someone (with a gift or a trade offer): at most 500 characters.
+    Message { chars: 0..=500, pattern: NO_NUL, refused_when_parsed: true }
+}
+
+text_type! {
     /// A new password: 8 to 128 characters (OWASP ASVS; no composition rules).
     NewPassword { chars: 8..=128, pattern: NO_NUL, refused_when_parsed: false }
 }

@@ -56,16 +56,40 @@ pub async fn publish(
     event: &Event,
 ) -> Result<i64, DbError> {
     let payload = serde_json::to_string(event).expect("events always serialize");
+    let parties = event.parties();
     sqlx::query_scalar!(
-        r#"select publish_event($1, $2, $3::text::json, $4) as "seq!""#,
+        r#"select publish_event($1, $2, $3::text::json, $4, $5) as "seq!""#,
         event.kind(),
         audience.as_column(),
         payload,
         event.photo_id(),
+        (!parties.is_empty()).then_some(&parties[..]),
     )
     .fetch_one(connection)
     .await
     .during("publish an event")
+}
+
+/// Events a transaction will publish, gathered while it works and published together at its
+/// end (see [`publish`]: from the first event to the commit, other event-writing
+/// transactions wait).
+#[derive(Debug, Default)]
+pub struct Outbox {
+    events: Vec<(Audience, Event)>,
+}
+
+impl Outbox {
+    pub fn push(&mut self, audience: Audience, event: Event) {
+        self.events.push((audience, event));
+    }
+
+    /// Publishes everything gathered, in the order it was gathered.
+    pub async fn publish(self, connection: &mut PgConnection) -> Result<(), DbError> {
+        for (audience, event) in &self.events {
+            publish(connection, audience, event).await?;
+        }
+        Ok(())
+    }
 }
 
 /// One stored event, as read back for delivery.
@@ -79,7 +103,8 @@ pub struct StoredEvent {
 
 /// Events with `after < seq <= until` that `viewer` may see *now*, oldest first, at most
 /// `limit`: their audience admits the viewer, and an event about a photo is left out once the
-/// viewer may no longer see that photo (`event_visible_to`, migration 0005).
+/// viewer may no longer see that photo, unless they took part in it (`event_visible_to`,
+/// migrations 0005 and 0008).
 pub async fn visible_between(
     pool: &PgPool,
     viewer: Option<i64>,
@@ -91,7 +116,8 @@ pub async fn visible_between(
         StoredEvent,
         r#"
         select seq, kind, audience, payload::text as "payload!" from events
-        where seq > $1 and seq <= $2 and event_visible_to(audience, kind, photo_id, $3::bigint)
+        where seq > $1 and seq <= $2
+          and event_visible_to(audience, kind, photo_id, parties, $3::bigint)
         order by seq
         limit $4
         "#,

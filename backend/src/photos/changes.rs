@@ -1,14 +1,14 @@
 //! Changing photos: editing and deleting by the current owner, and announcing every change
 //! of a photo to whoever may see it.
 
-use gallery_types::{Event, Photo, PhotoDeleted, PhotoUpdated, UpdatePhotoRequest};
+use gallery_types::{Event, HistoryKind, Photo, PhotoDeleted, PhotoUpdated, UpdatePhotoRequest};
 use sqlx::{PgConnection, PgPool};
 
 use super::{PhotoError, PhotosState, fields, files, read};
 use crate::{
     db::{DbError, During},
-    events::{self, Audience},
-    ownership::{self, EntryKind},
+    events::{self, Audience, Outbox},
+    ownership::{self, Handover},
 };
 
 /// Publishes `event` about one of `owner_id`'s photos to whoever may see them: everyone, or
@@ -122,14 +122,18 @@ pub async fn delete(
     .execute(&mut *transaction)
     .await
     .during("delete an art object")?;
-    ownership::append(
-        &mut transaction,
-        found.object_id,
-        EntryKind::Delete,
-        Some(user_id),
-        None,
-    )
-    .await?;
+    // Leaving the gallery is a change of hands too: it voids the object's claim links and
+    // invalidates the offers holding it.
+    let mut outbox = Outbox::default();
+    let handover = Handover {
+        object_id: found.object_id,
+        photo_id,
+        from: user_id,
+        to: None,
+        kind: HistoryKind::Delete,
+    };
+    ownership::change_hands(&mut transaction, handover, &mut outbox).await?;
+    outbox.publish(&mut transaction).await?;
     publish(
         &mut transaction,
         user_id,

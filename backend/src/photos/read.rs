@@ -124,6 +124,38 @@ pub async fn by_id(
     Ok(row.map(PhotoRow::into_photo))
 }
 
+/// The photo of art object `object_id` as `viewer` sees it; `None` if deleted or hidden by a
+/// private owner.
+pub async fn by_object(
+    executor: impl PgExecutor<'_>,
+    object_id: i64,
+    viewer: Option<i64>,
+) -> Result<Option<Photo>, DbError> {
+    let row = select_photos!(
+        "where o.id = $2 and p.deleted_at is null and (not w.is_private or w.id = $1)",
+        viewer,
+        object_id,
+    )
+    .fetch_optional(executor)
+    .await
+    .during("read an object's photo")?;
+    Ok(row.map(PhotoRow::into_photo))
+}
+
+/// One photo, unless deleted, even from a private collection: for whoever holds a right to
+/// see it that privacy does not know of (a claim link's token).
+pub async fn by_id_regardless_of_privacy(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    viewer: Option<i64>,
+) -> Result<Option<Photo>, DbError> {
+    let row = select_photos!("where p.id = $2 and p.deleted_at is null", viewer, id)
+        .fetch_optional(executor)
+        .await
+        .during("read a photo")?;
+    Ok(row.map(PhotoRow::into_photo))
+}
+
 /// Which photos a feed shows.
 #[derive(Debug, Clone, Default)]
 pub struct FeedFilter {

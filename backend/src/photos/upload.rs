@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use gallery_types::{ErrorCode, Event, Photo, PhotoCreated};
+use gallery_types::{ErrorCode, Event, HistoryKind, Photo, PhotoCreated};
 use sqlx::PgPool;
 
 use super::{
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     db::{DbError, During},
     error::ApiError,
-    ownership::{self, EntryKind},
+    ownership::history,
 };
 
 /// An upload waits at most this long for a decoder before the server says it is busy.
@@ -212,10 +212,10 @@ async fn record(
     .fetch_one(&mut *transaction)
     .await
     .during("mint an art object")?;
-    ownership::append(
+    history::append(
         &mut transaction,
         object_id,
-        EntryKind::Mint,
+        HistoryKind::Mint,
         None,
         Some(user_id),
     )

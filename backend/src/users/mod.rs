@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use gallery_types::{
     Bio, DisplayName, ErrorCode, Event, Handle, Language, Me, ProfileVisibility, UpdateMeRequest,
+    UserSummary,
 };
 use sqlx::{Connection, PgConnection, PgExecutor, PgPool};
 
@@ -42,6 +43,15 @@ impl std::fmt::Debug for UserRow {
 }
 
 impl UserRow {
+    /// The user as lists show them to others.
+    pub fn summary(&self) -> UserSummary {
+        UserSummary {
+            id: self.id,
+            handle: self.handle.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+
     /// The user as they see themselves.
     pub fn to_me(&self) -> Me {
         Me {
