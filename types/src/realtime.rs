@@ -207,7 +207,8 @@ pub struct SessionsRevoked {
 pub struct ObjectTransferred {
     pub object_id: i64,
     pub photo_id: i64,
-    pub kind: HistoryKind,
+    /// How it changed hands (`gift`, `claim` or `trade`); not `kind`, which names the event.
+    pub via: HistoryKind,
     pub previous_owner_id: i64,
     /// The new owner.
     pub owner: UserSummary,

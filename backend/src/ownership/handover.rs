@@ -51,7 +51,7 @@ pub async fn change_hands(
     sqlx::query!(
         r#"
         update claim_links set revoked_at = now()
-        where object_id = $1 and claimed_at is null and revoked_at is null
+        where object_id = $1 and claimed_at is null and revoked_at is null and expires_at > now()
         "#,
         handover.object_id
     )
@@ -80,7 +80,7 @@ pub async fn change_hands(
         let transferred = ObjectTransferred {
             object_id: handover.object_id,
             photo_id: handover.photo_id,
-            kind: handover.kind,
+            via: handover.kind,
             previous_owner_id: handover.from,
             owner: UserSummary {
                 id: owner.id,

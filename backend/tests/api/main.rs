@@ -6,6 +6,7 @@
 
 mod contract;
 mod errors;
+mod exchange;
 mod health;
 mod helpers;
 mod images;
@@ -22,5 +23,6 @@ mod realtime;
 mod schema;
 mod sockets;
 mod tokens;
+mod trading;
 mod uploads;
 mod web_client;
