@@ -2,8 +2,9 @@
 //!
 //! poem-openapi generates the document from the operations; this completes it where the
 //! generator cannot speak: request bodies refuse unknown fields (their handlers do), which
-//! the schema says with `additionalProperties: false`; the request guard, which no handler
-//! sees, refuses a NUL in any request (400) and a body too large (413); and a described or
+//! the schema says with `additionalProperties: false`; what no handler sees is listed (the
+//! request guard refuses a NUL in any request with 400 and a body too large with 413, the
+//! parser a body of another media type with 415); and a described or
 //! nullable reference is written the way OpenAPI 3.0 tools read it. The finished document is served at
 //! `/api/openapi.json` and shown by the Swagger UI, and it tells which methods each path
 //! allows, for the `Allow` header of a 405.
@@ -109,8 +110,8 @@ fn docs_content_security_policy(docs_html: &str) -> String {
     )
 }
 
-/// Adds the request guard's answers to every operation that does not list them: 400 to all,
-/// 413 to those that take a body.
+/// Adds the answers no handler sees to every operation that does not list them: the request
+/// guard's 400 to all; to those that take a body, the guard's 413 and poem-openapi's 415.
 fn document_request_guard(document: &mut Value) {
     let error = |description: String| {
         json!({
@@ -128,6 +129,8 @@ fn document_request_guard(document: &mut Value) {
         "`payload_too_large`: the body is larger than the server takes ({} KiB for JSON).",
         request_guard::MAX_JSON_BODY / 1024
     ));
+    let wrong_type =
+        error("`unsupported_media_type`: the body is not of the media type listed.".to_owned());
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
@@ -145,6 +148,7 @@ fn document_request_guard(document: &mut Value) {
                 .or_insert_with(|| invalid_text.clone());
             if takes_body {
                 responses.entry("413").or_insert_with(|| too_large.clone());
+                responses.entry("415").or_insert_with(|| wrong_type.clone());
             }
         }
     }
@@ -344,8 +348,8 @@ mod tests {
         let responses = &document["paths"]["/photos/{id}"]["patch"]["responses"];
         assert_eq!(
             responses.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["200", "400", "413"],
-            "a request can hold a NUL, a body can be too large"
+            ["200", "400", "413", "415"],
+            "a request can hold a NUL, a body can be too large or of another type"
         );
         let responses = &document["paths"]["/photos"]["get"]["responses"];
         assert_eq!(

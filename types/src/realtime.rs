@@ -218,7 +218,7 @@ pub struct ObjectTransferred {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct OfferChanged {
-    pub offer: TradeOffer,
+    pub offer: Box<TradeOffer>,
 }
 
 /// `gift_received`.
@@ -309,6 +309,49 @@ mod tests {
         assert_eq!(json, r#"{"kind":"photo_deleted","photo_id":7}"#);
         assert_eq!(event.kind(), "photo_deleted");
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), event);
+    }
+
+    #[test]
+    fn ownership_events_read_back_as_they_were_written() {
+        let anna = UserSummary {
+            id: 1,
+            handle: Some("anna".into()),
+            display_name: "Anna".into(),
+        };
+        let transfer = Transfer {
+            object_id: 3,
+            photo_id: 4,
+            kind: HistoryKind::Gift,
+            from: anna.clone(),
+            to: anna.clone(),
+            message: String::new(),
+            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        };
+        let events = [
+            Event::ObjectTransferred(ObjectTransferred {
+                object_id: 3,
+                photo_id: 4,
+                via: HistoryKind::Trade,
+                previous_owner_id: 2,
+                owner: anna,
+            }),
+            Event::GiftReceived(GiftReceived {
+                transfer: transfer.clone(),
+            }),
+            Event::ClaimCompleted(ClaimCompleted {
+                link_id: 9,
+                transfer,
+            }),
+        ];
+        // A field named like the tag (`kind`) would be written twice and never read back.
+        for event in events {
+            let json = serde_json::to_string(&event).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Event>(&json).unwrap(),
+                event,
+                "{json}"
+            );
+        }
     }
 
     #[test]

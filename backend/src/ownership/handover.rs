@@ -61,7 +61,12 @@ pub async fn change_hands(
     let invalidated = offers::invalidate_holding(connection, handover.object_id).await?;
     for offer in offers::load(connection, &invalidated).await? {
         let parties = Audience::Users(vec![offer.proposer.id, offer.recipient.id]);
-        outbox.push(parties, Event::OfferChanged(OfferChanged { offer }));
+        outbox.push(
+            parties,
+            Event::OfferChanged(OfferChanged {
+                offer: Box::new(offer),
+            }),
+        );
     }
     if let Some(to) = handover.to {
         // Share-locked: a privacy change of the new owner commits first and is read here.

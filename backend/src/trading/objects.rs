@@ -148,7 +148,7 @@ async fn people_in(
         .into_iter()
         .map(|row| {
             let shown = !row.is_private || Some(row.id) == viewer;
-            let summary = shown.then(|| UserSummary {
+            let summary = shown.then_some(UserSummary {
                 id: row.id,
                 handle: row.handle,
                 display_name: row.display_name,

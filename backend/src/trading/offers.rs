@@ -391,7 +391,7 @@ async fn announce(
     outbox.push(
         parties,
         Event::OfferChanged(OfferChanged {
-            offer: offer.clone(),
+            offer: Box::new(offer.clone()),
         }),
     );
     Ok(offer)

@@ -185,6 +185,105 @@ async fn every_kind_of_event_the_server_sends_matches_the_spec() {
 }
 
 #[tokio::test]
+async fn ownership_answers_and_events_match_the_spec() {
+    use crate::trading::{call, gift, mint, object_of, offer};
+    use reqwest::Method;
+
+    let app = spawn_app().await;
+    let anna = app.sign_in(5011, "Anna", Some("anna_5011")).await;
+    let boris = app.sign_in(5012, "Boris", None).await;
+    let given = object_of(&mint(&app, &anna, 501).await);
+    let claimed = object_of(&mint(&app, &anna, 502).await);
+    let kept = object_of(&mint(&app, &anna, 503).await);
+
+    let transfer = gift(&app, &anna, given, &boris).await.expect(200);
+    assert_valid(&validator_for(&app, "Transfer").await, &transfer);
+    let body = json!({ "object_id": claimed });
+    let link = call(
+        &app,
+        Method::POST,
+        "/api/claim-links",
+        Some(&anna),
+        Some(body),
+    )
+    .await
+    .expect(201);
+    assert_valid(&validator_for(&app, "ClaimLink").await, &link);
+    let claim = format!("/api/claims/{}", link["token"].as_str().unwrap());
+    let preview = call(&app, Method::GET, &claim, None, None)
+        .await
+        .expect(200);
+    assert_valid(&validator_for(&app, "ClaimPreview").await, &preview);
+    call(&app, Method::POST, &claim, Some(&boris), None)
+        .await
+        .expect(200);
+    let links = call(&app, Method::GET, "/api/claim-links", Some(&anna), None)
+        .await
+        .expect(200);
+    assert!(links[0]["claimed_by"].is_object());
+    let made = offer(&app, &boris, &anna, &[given], &[kept])
+        .await
+        .expect(201);
+    assert!(made["closed_at"].is_null() && made["countered_by"].is_null());
+    assert_valid(&validator_for(&app, "TradeOffer").await, &made);
+    let page = call(
+        &app,
+        Method::GET,
+        "/api/offers?box=incoming",
+        Some(&anna),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_valid(&validator_for(&app, "OfferPage").await, &page);
+    let history = call(
+        &app,
+        Method::GET,
+        &format!("/api/objects/{claimed}/history"),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(
+        history["entries"][0]["from"].is_null(),
+        "a mint comes from nobody"
+    );
+    assert_valid(&validator_for(&app, "ObjectHistory").await, &history);
+    let verification = call(
+        &app,
+        Method::GET,
+        &format!("/api/objects/{claimed}/history/verify"),
+        None,
+        None,
+    )
+    .await
+    .expect(200);
+    assert_valid(
+        &validator_for(&app, "HistoryVerification").await,
+        &verification,
+    );
+
+    let validator = validator_for(&app, "EventPage").await;
+    let mut kinds = HashSet::new();
+    for user in [&anna, &boris] {
+        let page = events_after(&app, user, 0).await;
+        assert_valid(&validator, &page);
+        for event in page["events"].as_array().unwrap() {
+            kinds.insert(event["event"]["kind"].as_str().unwrap().to_owned());
+        }
+    }
+    for kind in [
+        "object_transferred",
+        "gift_received",
+        "claim_completed",
+        "offer_changed",
+    ] {
+        assert!(kinds.contains(kind), "{kind} in {kinds:?}");
+    }
+}
+
+#[tokio::test]
 async fn nulls_the_server_sends_are_declared() {
     let app = spawn_app().await;
     let without_handle = app.sign_in(5002, "Pavel", None).await;

@@ -425,7 +425,7 @@ async fn a_random_mix_of_changes_of_hands_keeps_every_invariant() {
         .map(|(n, me)| mix_client(&app, me, &everyone, &tokens, &tally, deadline, n as u64));
     futures_util::future::join_all(clients).await;
 
-    let tally = tally.lock().unwrap();
+    let tally = tally.into_inner().unwrap();
     assert!(tally.server_errors.is_empty(), "{:#?}", tally.server_errors);
     for action in ["gift", "offer", "accept", "link", "claim"] {
         assert!(
