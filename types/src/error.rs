@@ -15,155 +15,170 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// Every error code the API can answer with.
-///
-/// Codes are part of the public contract: add new ones freely, never rename or reuse one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
-#[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`]: each code once, with its name on the wire and its HTTP status.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal, $status:literal;)*) => {
+        /// Every error code the API can answer with.
+        ///
+        /// Codes are part of the public contract: add new ones freely, never rename or reuse
+        /// one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "openapi", derive(poem_openapi::Enum))]
+        #[cfg_attr(feature = "openapi", oai(rename_all = "snake_case"))]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as it is written on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+
+            /// The HTTP status every response with this code has: one status per code, so a
+            /// client that knows the code knows the status, and the server cannot answer a
+            /// code with the wrong one.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The request is malformed: unparsable body, bad parameter, missing field.
-    BadRequest,
+    BadRequest => "bad_request", 400;
     /// A text (in the path, the query, or the body) holds a NUL character.
-    InvalidText,
+    InvalidText => "invalid_text", 400;
     /// No valid credentials were presented.
-    Unauthorized,
+    Unauthorized => "unauthorized", 401;
     /// The credentials are valid but do not allow this.
-    Forbidden,
+    Forbidden => "forbidden", 403;
     /// No such route or resource.
-    NotFound,
+    NotFound => "not_found", 404;
     /// The route exists but not for this HTTP method.
-    MethodNotAllowed,
+    MethodNotAllowed => "method_not_allowed", 405;
     /// The request conflicts with the current state.
-    Conflict,
+    Conflict => "conflict", 409;
     /// The body is larger than allowed.
-    PayloadTooLarge,
+    PayloadTooLarge => "payload_too_large", 413;
     /// The body's media type is not accepted here.
-    UnsupportedMediaType,
+    UnsupportedMediaType => "unsupported_media_type", 415;
     /// The request is well-formed but its content is refused.
-    UnprocessableEntity,
+    UnprocessableEntity => "unprocessable_entity", 422;
     /// Too many requests: wait for `Retry-After` seconds.
-    RateLimited,
+    RateLimited => "rate_limited", 429;
     /// Something failed on the server; details are in the server's log.
-    Internal,
+    Internal => "internal", 500;
     /// A dependency (the database, usually) is not reachable right now.
-    ServiceUnavailable,
+    ServiceUnavailable => "service_unavailable", 503;
     /// initData cannot be parsed or lacks a required field.
-    InitDataMalformed,
+    InitDataMalformed => "init_data_malformed", 401;
     /// initData's signature does not match the configured bot token.
-    InitDataInvalid,
+    InitDataInvalid => "init_data_invalid", 401;
     /// initData is older than allowed, or dated in the future.
-    InitDataExpired,
+    InitDataExpired => "init_data_expired", 401;
     /// The access token is missing, malformed, expired or its session has ended.
-    InvalidToken,
+    InvalidToken => "invalid_token", 401;
     /// The refresh token is unknown, expired or its session has ended.
-    InvalidRefreshToken,
+    InvalidRefreshToken => "invalid_refresh_token", 401;
     /// The refresh token was already used: its whole session has been ended.
-    RefreshTokenReused,
+    RefreshTokenReused => "refresh_token_reused", 401;
     /// Wrong handle or password.
-    InvalidCredentials,
+    InvalidCredentials => "invalid_credentials", 401;
     /// The current password given does not match.
-    WrongPassword,
+    WrongPassword => "wrong_password", 403;
     /// Setting or removing a password without the current one needs Max's initData of this
     /// account from the last ten minutes.
-    FreshSignInRequired,
+    FreshSignInRequired => "fresh_sign_in_required", 403;
     /// The new password breaks the rules (8–128 characters).
-    WeakPassword,
+    WeakPassword => "weak_password", 422;
     /// The handle breaks the rules (3–32 letters, digits or `_`, starting with a letter).
-    InvalidHandle,
+    InvalidHandle => "invalid_handle", 422;
     /// Somebody already has this handle.
-    HandleTaken,
+    HandleTaken => "handle_taken", 409;
     /// The account has no handle yet, and this needs one (password sign-in asks for it).
-    HandleRequired,
+    HandleRequired => "handle_required", 409;
     /// A profile field is too long or empty.
-    InvalidProfile,
+    InvalidProfile => "invalid_profile", 422;
     /// The sign-in request expired or was already used.
-    QrLoginGone,
+    QrLoginGone => "qr_login_gone", 410;
     /// The sign-in request was already approved.
-    QrLoginAlreadyApproved,
+    QrLoginAlreadyApproved => "qr_login_already_approved", 409;
     /// The number picked is not the one the computer shows: the request is cancelled.
-    QrLoginMismatch,
+    QrLoginMismatch => "qr_login_mismatch", 403;
     /// These image bytes are already in the gallery.
-    DuplicatePhoto,
+    DuplicatePhoto => "duplicate_photo", 409;
     /// The upload is not a JPEG, PNG, GIF or WebP image.
-    UnsupportedImage,
+    UnsupportedImage => "unsupported_image", 415;
     /// The image is too large in pixels, sides or frames, or cannot be decoded.
-    InvalidImage,
+    InvalidImage => "invalid_image", 422;
     /// The upload exceeds the size limit.
-    FileTooLarge,
+    FileTooLarge => "file_too_large", 413;
     /// The user's photos would take more than their storage quota.
-    QuotaExceeded,
+    QuotaExceeded => "quota_exceeded", 413;
     /// The upload did not arrive within the time allowed.
-    UploadTimeout,
+    UploadTimeout => "upload_timeout", 408;
     /// A photo field breaks its rules (length, tag count).
-    InvalidPhoto,
+    InvalidPhoto => "invalid_photo", 422;
     /// Only the current owner may do this.
-    NotOwner,
+    NotOwner => "not_owner", 403;
     /// Nobody can give something to themselves (a gift, an offer to oneself).
-    InvalidRecipient,
+    InvalidRecipient => "invalid_recipient", 422;
     /// An offer gives and asks for nothing, or names an object on both sides.
-    InvalidOffer,
+    InvalidOffer => "invalid_offer", 422;
     /// An object in the offer is not owned by the side that would give it.
-    ObjectNotOwned,
+    ObjectNotOwned => "object_not_owned", 409;
     /// Something in the offer changed hands meanwhile: the offer is now `invalidated`.
-    OfferInvalidated,
+    OfferInvalidated => "offer_invalidated", 409;
     /// The offer is no longer pending (accepted, declined, cancelled, countered, expired or
     /// invalidated).
-    OfferClosed,
+    OfferClosed => "offer_closed", 409;
     /// Only the offer's recipient (accept, decline) or proposer (cancel) may do this.
-    NotOfferParty,
+    NotOfferParty => "not_offer_party", 403;
     /// The claim link was used, revoked or has expired.
-    ClaimLinkGone,
+    ClaimLinkGone => "claim_link_gone", 410;
     /// The owner cannot claim their own link.
-    CannotClaimOwnLink,
+    CannotClaimOwnLink => "cannot_claim_own_link", 403;
     /// This `Idempotency-Key` was used for a different request.
-    IdempotencyKeyReused,
+    IdempotencyKeyReused => "idempotency_key_reused", 422;
     /// A request with this `Idempotency-Key` is still being processed.
-    IdempotencyKeyInUse,
+    IdempotencyKeyInUse => "idempotency_key_in_use", 409;
     /// The WebSocket ticket is unknown, expired, already used, or its session has ended.
-    InvalidTicket,
+    InvalidTicket => "invalid_ticket", 401;
     /// The WebSocket `Origin` is not one this server accepts.
-    ForbiddenOrigin,
+    ForbiddenOrigin => "forbidden_origin", 403;
     /// A WebSocket message is not valid JSON or not a known message.
-    InvalidMessage,
+    InvalidMessage => "invalid_message", 400;
+}
+
+/// Written as its name.
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Read from its name, by looking it up (smaller in the web client than a derived reader).
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str() == name)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, &[]))
+    }
 }
 
 impl ErrorCode {
-    /// The HTTP status every response with this code has: one status per code, so a client
-    /// that knows the code knows the status, and the server cannot answer a code with the
-    /// wrong one.
-    pub fn status(self) -> u16 {
-        use ErrorCode::*;
-        match self {
-            BadRequest | InvalidText | InvalidMessage => 400,
-            Unauthorized | InitDataMalformed | InitDataInvalid | InitDataExpired | InvalidToken
-            | InvalidRefreshToken | RefreshTokenReused | InvalidCredentials | InvalidTicket => 401,
-            Forbidden | WrongPassword | FreshSignInRequired | QrLoginMismatch | NotOwner
-            | ForbiddenOrigin | NotOfferParty | CannotClaimOwnLink => 403,
-            NotFound => 404,
-            MethodNotAllowed => 405,
-            Conflict
-            | HandleTaken
-            | HandleRequired
-            | QrLoginAlreadyApproved
-            | DuplicatePhoto
-            | ObjectNotOwned
-            | OfferInvalidated
-            | OfferClosed
-            | IdempotencyKeyInUse => 409,
-            QrLoginGone | ClaimLinkGone => 410,
-            UploadTimeout => 408,
-            PayloadTooLarge | FileTooLarge | QuotaExceeded => 413,
-            UnsupportedMediaType | UnsupportedImage => 415,
-            UnprocessableEntity | WeakPassword | InvalidHandle | InvalidProfile | InvalidImage
-            | InvalidPhoto | InvalidRecipient | InvalidOffer | IdempotencyKeyReused => 422,
-            RateLimited => 429,
-            Internal => 500,
-            ServiceUnavailable => 503,
-        }
-    }
-
     /// The code a bare HTTP status maps to, for errors that carry nothing more specific.
     pub fn from_status(status: u16) -> Self {
         match status {
@@ -198,6 +213,24 @@ mod tests {
             serde_json::to_string(&body).unwrap(),
             r#"{"code":"method_not_allowed","message":"nope"}"#
         );
+    }
+
+    #[test]
+    fn every_code_reads_back_and_is_its_name_in_snake_case() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), *code);
+            let debug = format!("{code:?}");
+            let mut snake = String::new();
+            for (index, letter) in debug.chars().enumerate() {
+                if letter.is_uppercase() && index > 0 {
+                    snake.push('_');
+                }
+                snake.push(letter.to_ascii_lowercase());
+            }
+            assert_eq!(code.as_str(), snake);
+        }
+        assert!(serde_json::from_str::<ErrorCode>(r#""no_such_code""#).is_err());
     }
 
     #[test]

@@ -36,10 +36,10 @@ fn deep_links() -> Html {
     let session = use_session();
     let navigator = use_navigator();
     use_effect_with(session.start_param.clone(), move |start_param| {
-        if let (Some(payload), Some(navigator)) = (start_param, navigator)
-            && let Some(id) = payload.strip_prefix("login_")
+        if let (Some(param), Some(navigator)) = (start_param, navigator)
+            && let Some(route) = Route::from_start_param(param)
         {
-            navigator.push(&Route::Approve { id: id.to_owned() });
+            navigator.push(&route);
         }
     });
     html! {}

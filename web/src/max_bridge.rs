@@ -29,3 +29,148 @@ pub fn ready() {
         let _ = ready.call0(&web_app);
     }
 }
+
+/// Calls `target.name(...arguments)`, if `target` has such a method.
+fn call(target: &JsValue, name: &str, arguments: &[JsValue]) -> Option<JsValue> {
+    let method = Reflect::get(target, &JsValue::from_str(name)).ok()?;
+    let method = method.dyn_ref::<Function>()?;
+    let arguments: js_sys::Array = arguments.iter().collect();
+    method.apply(target, &arguments).ok()
+}
+
+/// Waits for what a bridge call returned, if it is a promise; its rejection (a MAX client
+/// without the feature, a cancelled dialog) is an answer like any other, never an unhandled
+/// error.
+async fn settle(returned: Option<JsValue>) -> Option<JsValue> {
+    let promise = returned?.dyn_into::<js_sys::Promise>().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
+}
+
+/// Calls a bridge method for its effect alone.
+fn fire(target: Option<JsValue>, name: &'static str, arguments: Vec<JsValue>) {
+    let Some(target) = target else {
+        return;
+    };
+    let returned = call(&target, name, &arguments);
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = settle(returned).await;
+    });
+}
+
+/// Whether the app runs inside Max (its bridge with initData).
+pub fn inside_max() -> bool {
+    init_data().is_some()
+}
+
+/// A buzz confirming what just happened (inside Max; phones only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Haptic {
+    Success,
+    Error,
+}
+
+pub fn haptic(kind: Haptic) {
+    let feedback = web_app()
+        .filter(|_| inside_max())
+        .and_then(|web_app| Reflect::get(&web_app, &JsValue::from_str("HapticFeedback")).ok())
+        .filter(JsValue::is_object);
+    let kind = match kind {
+        Haptic::Success => "success",
+        Haptic::Error => "error",
+    };
+    fire(
+        feedback,
+        "notificationOccurred",
+        vec![JsValue::from_str(kind)],
+    );
+}
+
+/// Turns the screen to its brightest while a QR code is shown (Max restores it after 30 s,
+/// or at [`restore_brightness`]).
+pub fn request_max_brightness() {
+    fire(
+        web_app().filter(|_| inside_max()),
+        "requestScreenMaxBrightness",
+        Vec::new(),
+    );
+}
+
+pub fn restore_brightness() {
+    fire(
+        web_app().filter(|_| inside_max()),
+        "restoreScreenBrightness",
+        Vec::new(),
+    );
+}
+
+/// Opens Max's QR code reader (the camera, or a picture from the gallery); the text read,
+/// or `None` outside Max and when the person cancels.
+pub async fn read_code() -> Option<String> {
+    let web_app = web_app().filter(|_| inside_max())?;
+    let read = settle(call(&web_app, "openCodeReader", &[JsValue::TRUE])).await?;
+    Reflect::get(&read, &JsValue::from_str("value"))
+        .ok()?
+        .as_string()
+}
+
+/// The browser's `navigator`.
+fn navigator() -> Option<JsValue> {
+    web_sys::window().map(|window| window.navigator().into())
+}
+
+/// Shares `link`: inside Max into a chat (`shareMaxContent`), in a browser through its share
+/// sheet, or else by copying it. Call it from the click itself (Max and browsers require a
+/// person's gesture), then await the answer: whether it was shared or copied.
+pub fn share(link: &str, text: &str) -> impl std::future::Future<Output = bool> + 'static {
+    let content = js_sys::Object::new();
+    let returned = if let Some(web_app) = web_app().filter(|_| inside_max()) {
+        let _ = Reflect::set(
+            &content,
+            &JsValue::from_str("text"),
+            &JsValue::from_str(text),
+        );
+        let _ = Reflect::set(
+            &content,
+            &JsValue::from_str("link"),
+            &JsValue::from_str(link),
+        );
+        call(&web_app, "shareMaxContent", &[content.into()])
+    } else {
+        let navigator = navigator();
+        let can_share = navigator.as_ref().is_some_and(|navigator| {
+            Reflect::get(navigator, &JsValue::from_str("share"))
+                .is_ok_and(|share| share.is_function())
+        });
+        if can_share {
+            let _ = Reflect::set(
+                &content,
+                &JsValue::from_str("text"),
+                &JsValue::from_str(text),
+            );
+            let _ = Reflect::set(
+                &content,
+                &JsValue::from_str("url"),
+                &JsValue::from_str(link),
+            );
+            navigator.and_then(|navigator| call(&navigator, "share", &[content.into()]))
+        } else {
+            navigator
+                .and_then(|navigator| {
+                    Reflect::get(&navigator, &JsValue::from_str("clipboard")).ok()
+                })
+                .filter(JsValue::is_object)
+                .and_then(|clipboard| call(&clipboard, "writeText", &[JsValue::from_str(link)]))
+        }
+    };
+    async move {
+        match settle(returned).await {
+            // Max answers {status: "shared" | "cancelled"}; the browser's share and copy
+            // answer nothing when done.
+            Some(answer) => Reflect::get(&answer, &JsValue::from_str("status"))
+                .ok()
+                .and_then(|status| status.as_string())
+                .is_none_or(|status| status == "shared"),
+            None => false,
+        }
+    }
+}

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { baseUrl, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
+import { baseUrl, expectImagesShown, launchBrowser, openPage, screenshot, signInitData } from './browser.mjs';
 
 let browser;
 before(async () => {
@@ -39,7 +39,7 @@ test('a desktop signs in by QR code approved in the mini-app', async () => {
     }
   });
   await desktop.page.goto(new URL('/login', baseUrl).href);
-  await desktop.page.locator('[data-testid="qr-code"] svg').waitFor();
+  await expectImagesShown(desktop.page, '[data-testid="qr-code"]');
   const link = await desktop.page.locator('[data-testid="qr-link"]').getAttribute('href');
   const startParam = new URL(link).searchParams.get('startapp');
   assert.match(startParam, /^login_[A-Za-z0-9_-]+$/);

@@ -5,6 +5,8 @@ import net from 'node:net';
 
 import { chromium } from 'playwright-core';
 
+import { PNG } from './png.mjs';
+
 export const baseUrl = process.env.GALLERY_BASE_URL;
 if (!baseUrl) {
   throw new Error('GALLERY_BASE_URL is not set: run the browser tests through scripts/test.sh');
@@ -30,17 +32,39 @@ export async function launchBrowser() {
 // The Max bridge script the app loads from Max's CDN (unreachable here). Outside Max it
 // defines no initData; "inside Max" it hands over `initData`, as Max's own bridge does.
 const MAX_BRIDGE = 'https://st.max.ru/js/max-web-app.js';
-function bridgeScript(initData) {
+// The stand-in bridge records what the app asks of Max (haptics, brightness, sharing) in
+// `window.__max`, and its code reader answers `codeReaderValue`.
+function bridgeScript(initData, codeReaderValue) {
   if (!initData) return '/* a browser outside Max: no WebApp */';
-  return `window.WebApp = { initData: ${JSON.stringify(initData)}, ready() { window.__maxReady = true; } };`;
+  return `
+    window.__max = { haptics: [], brightness: [], shared: [] };
+    window.WebApp = {
+      initData: ${JSON.stringify(initData)},
+      ready() { window.__maxReady = true; },
+      HapticFeedback: {
+        notificationOccurred(type) { window.__max.haptics.push(type); return Promise.resolve({ status: 'notificationOccured' }); },
+      },
+      requestScreenMaxBrightness() { window.__max.brightness.push('max'); return Promise.resolve({ maxBrightness: true }); },
+      restoreScreenBrightness() { window.__max.brightness.push('restore'); return Promise.resolve({ maxBrightness: false }); },
+      shareMaxContent(content) { window.__max.shared.push(content); return Promise.resolve({ status: 'shared' }); },
+      openCodeReader() {
+        const value = ${JSON.stringify(codeReaderValue ?? null)};
+        return value === null
+          ? Promise.reject({ error: { code: 'client.open_code_reader.cancelled' } })
+          : Promise.resolve({ value });
+      },
+    };`;
 }
 
 // Opens a page that records console errors, uncaught exceptions and failed requests.
 // With `maxInitData`, the page runs as the Max mini-app signed in with it.
-export async function openPage(browser, { width = 1280, height = 800, locale = 'en-US', maxInitData } = {}) {
+export async function openPage(
+  browser,
+  { width = 1280, height = 800, locale = 'en-US', maxInitData, codeReaderValue } = {},
+) {
   const context = await browser.newContext({ viewport: { width, height }, locale });
   await context.route(MAX_BRIDGE, (route) =>
-    route.fulfill({ contentType: 'application/javascript', body: bridgeScript(maxInitData) }),
+    route.fulfill({ contentType: 'application/javascript', body: bridgeScript(maxInitData, codeReaderValue) }),
   );
   const page = await context.newPage();
   const problems = [];
@@ -143,4 +167,30 @@ export async function expectImagesShown(page, selector, { atLeast = 1, timeout =
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`images ${selector} are not all shown: ${JSON.stringify(images)}`);
+}
+
+// Signs a Max user in over the API (as the mini-app does); returns what calls need.
+export async function apiSignIn({ userId, firstName, username }) {
+  const response = await fetch(new URL('/api/auth/max', baseUrl), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ init_data: signInitData({ userId, firstName, username }) }),
+  });
+  if (!response.ok) throw new Error(`sign-in: ${response.status} ${await response.text()}`);
+  const tokens = await response.json();
+  return { token: tokens.access_token, id: tokens.user.id };
+}
+
+// Uploads a small generated PNG (distinct for each `seed`) as `user`; returns the photo.
+export async function apiUpload(user, seed, title) {
+  const form = new FormData();
+  form.append('file', new Blob([PNG.gradient(48, 32, seed)], { type: 'image/png' }), 'photo.png');
+  form.append('title', title);
+  const response = await fetch(new URL('/api/photos', baseUrl), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${user.token}` },
+    body: form,
+  });
+  if (response.status !== 201) throw new Error(`upload: ${response.status} ${await response.text()}`);
+  return response.json();
 }

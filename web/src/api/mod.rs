@@ -15,6 +15,7 @@ use gallery_types::{
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::{Serialize, de::DeserializeOwned};
 
+pub mod ownership;
 pub mod photos;
 
 /// Browsers ask for the refresh token as an httpOnly cookie, out of reach of scripts.
@@ -231,52 +232,41 @@ impl Api {
 }
 
 async fn receive<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ApiFailure> {
-    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
-    if !response.ok() {
-        return Err(failure(response).await);
-    }
-    decode(response).await
+    decode(&exchange(request.build()).await?)
 }
 
 async fn send<B: Serialize, T: DeserializeOwned>(
     request: RequestBuilder,
     body: &B,
 ) -> Result<T, ApiFailure> {
-    let response = request
-        .json(body)
-        .map_err(|_| ApiFailure::Decode)?
-        .send()
-        .await
-        .map_err(|_| ApiFailure::Network)?;
-    if !response.ok() {
-        return Err(failure(response).await);
-    }
-    decode(response).await
+    decode(&exchange(request.json(body)).await?)
 }
 
 async fn send_expecting_nothing<B: Serialize>(
     request: RequestBuilder,
     body: &B,
 ) -> Result<(), ApiFailure> {
-    let request = request.json(body).map_err(|_| ApiFailure::Decode)?;
-    nothing_from(request.send().await).await
+    exchange(request.json(body)).await.map(drop)
 }
 
 async fn expect_nothing(request: RequestBuilder) -> Result<(), ApiFailure> {
-    nothing_from(request.send().await).await
+    exchange(request.build()).await.map(drop)
 }
 
-async fn nothing_from(response: Result<Response, gloo_net::Error>) -> Result<(), ApiFailure> {
-    let response = response.map_err(|_| ApiFailure::Network)?;
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(failure(response).await)
+/// Sends the request and reads the answer's body: the one place that touches the network.
+/// Not generic: only the decoding ([`decode`]) is written out for each answer's type, which
+/// keeps the download small.
+async fn exchange(request: Result<Request, gloo_net::Error>) -> Result<String, ApiFailure> {
+    let request = request.map_err(|_| ApiFailure::Decode)?;
+    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
+    if !response.ok() {
+        return Err(failure(response).await);
     }
+    response.text().await.map_err(|_| ApiFailure::Network)
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
-    response.json::<T>().await.map_err(|_| ApiFailure::Decode)
+fn decode<T: DeserializeOwned>(body: &str) -> Result<T, ApiFailure> {
+    serde_json::from_str(body).map_err(|_| ApiFailure::Decode)
 }
 
 async fn failure(response: Response) -> ApiFailure {

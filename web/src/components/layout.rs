@@ -131,7 +131,7 @@ fn lang_switch() -> Html {
                         data-lang={lang.code()}
                         aria-pressed={(i18n.lang == lang).to_string()}
                         onclick={set_lang}
-                    >{ lang.code().to_uppercase() }</button>
+                    >{ lang.code().to_ascii_uppercase() }</button>
                 }
             }) }
         </div>

@@ -73,6 +73,8 @@ enum FeedChange {
     ShowFresh,
     /// Counts, edits and deletions.
     Event(Event),
+    /// A photo left what the grid shows (its object went to another owner).
+    Remove(i64),
 }
 
 impl Feed {
@@ -124,6 +126,11 @@ impl Reducible for Feed {
                 photos.append(&mut next.photos);
                 next.photos = photos;
             }
+            FeedChange::Remove(id) if next.shows(id) => {
+                next.photos.retain(|photo| photo.id != id);
+                next.fresh.retain(|photo| photo.id != id);
+            }
+            FeedChange::Remove(_) => return self,
             FeedChange::Event(event) => {
                 let in_grid = next.photos.apply(&event);
                 let in_fresh = next.fresh.apply(&event);
@@ -141,13 +148,11 @@ fn placement(query: &FeedQuery, new_photos: NewPhotos, photo: &Photo) -> Option<
     // A new photo has no favorites yet: its place in a popular feed is at the far end.
     let belongs = query.sort == PhotoSort::New
         && query.owner.is_none_or(|owner| owner == photo.owner.id)
-        && query.tag.as_ref().is_none_or(|tag| {
-            let tag = tag.to_lowercase();
-            photo
-                .tags
-                .iter()
-                .any(|photo_tag| photo_tag.to_lowercase() == tag)
-        });
+        // The feed matches a tag exactly, as it is written.
+        && query
+            .tag
+            .as_ref()
+            .is_none_or(|tag| photo.tags.contains(tag));
     belongs.then(|| match new_photos {
         NewPhotos::Announce => FeedChange::Announce(photo.clone()),
         NewPhotos::Insert => FeedChange::Insert(photo.clone()),
@@ -241,11 +246,36 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
     }
 
     {
-        let (feed, query, new_photos) = (feed.dispatcher(), props.query.clone(), props.new_photos);
+        let (feed, query, new_photos, api) = (
+            feed.dispatcher(),
+            props.query.clone(),
+            props.new_photos,
+            api.clone(),
+        );
         use_realtime_event(move |event| match event {
             Event::PhotoCreated(created) => {
                 if let Some(change) = placement(&query, new_photos, &created.photo) {
                     feed.dispatch(change);
+                }
+            }
+            // In someone's collection, an object that changed hands leaves it or joins it.
+            Event::ObjectTransferred(transferred) if query.owner.is_some() => {
+                if query.owner == Some(transferred.owner.id) {
+                    let (feed, query, api, id) = (
+                        feed.clone(),
+                        query.clone(),
+                        api.clone(),
+                        transferred.photo_id,
+                    );
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Ok(photo) = api.photo(id).await
+                            && let Some(change) = placement(&query, NewPhotos::Insert, &photo)
+                        {
+                            feed.dispatch(change);
+                        }
+                    });
+                } else {
+                    feed.dispatch(FeedChange::Remove(transferred.photo_id));
                 }
             }
             _ => feed.dispatch(FeedChange::Event(event.clone())),

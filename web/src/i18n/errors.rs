@@ -32,6 +32,13 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::InvalidPhoto) => Text::ErrorInvalidPhoto,
             Some(ErrorCode::DuplicatePhoto) => Text::ErrorDuplicatePhoto,
             Some(ErrorCode::NotOwner) => Text::ErrorNotOwner,
+            Some(ErrorCode::OfferInvalidated) => Text::ErrorOfferInvalidated,
+            Some(ErrorCode::OfferClosed) => Text::ErrorOfferClosed,
+            Some(ErrorCode::InvalidOffer) => Text::ErrorInvalidOffer,
+            Some(ErrorCode::ObjectNotOwned) => Text::ErrorObjectNotOwned,
+            Some(ErrorCode::InvalidRecipient) => Text::ErrorInvalidRecipient,
+            Some(ErrorCode::ClaimLinkGone) => Text::ErrorClaimLinkGone,
+            Some(ErrorCode::CannotClaimOwnLink) => Text::OwnClaimLink,
             Some(
                 ErrorCode::InvalidToken
                 | ErrorCode::InvalidRefreshToken

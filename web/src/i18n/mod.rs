@@ -81,3 +81,17 @@ pub fn i18n_provider(props: &I18nProviderProps) -> Html {
 pub fn use_i18n() -> I18n {
     use_context::<I18n>().expect("I18nProvider wraps the app")
 }
+
+/// A moment as the interface shows it: `2026-12-02 14:05 UTC`. Written by hand: chrono's
+/// `format` would bring its whole pattern parser into the download.
+pub fn moment(at: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}

@@ -2,23 +2,31 @@
 //! then it introduces the section in the reader's language.
 
 mod approve;
+mod claim;
 mod collection;
 mod favorites;
 mod gallery;
 mod photo;
+mod provenance;
+mod scanner;
 mod search;
 mod settings;
 mod sign_in;
+mod trades;
 mod upload;
 
 pub use approve::Approve;
+pub use claim::Claim;
 pub use collection::Collection;
 pub use favorites::Favorites;
 pub use gallery::Gallery;
 pub use photo::PhotoPage as Photo;
+pub use provenance::Provenance;
+pub use scanner::Scanner;
 pub use search::Search;
 pub use settings::Settings;
 pub use sign_in::SignIn;
+pub use trades::{TradeQuery, Trades};
 pub use upload::Upload;
 
 use yew::{Html, Properties, function_component, html};
@@ -50,21 +58,6 @@ fn section(props: &SectionProps) -> Html {
 }
 
 #[derive(Debug, PartialEq, Properties)]
-pub struct ObjectProps {
-    pub id: String,
-}
-
-#[function_component(Provenance)]
-pub fn provenance(_props: &ObjectProps) -> Html {
-    html! { <Section name="provenance" title={Text::ProvenanceTitle} lead={Text::ProvenanceLead} /> }
-}
-
-#[function_component(Trades)]
-pub fn trades() -> Html {
-    html! { <Section name="trades" title={Text::TradesTitle} lead={Text::TradesLead} /> }
-}
-
-#[derive(Debug, PartialEq, Properties)]
 pub struct ProfileProps {
     pub handle: String,
 }
@@ -77,11 +70,6 @@ pub fn profile(_props: &ProfileProps) -> Html {
 #[function_component(ProfileRequests)]
 pub fn profile_requests() -> Html {
     html! { <Section name="requests" title={Text::RequestsTitle} lead={Text::RequestsLead} /> }
-}
-
-#[function_component(Scanner)]
-pub fn scanner() -> Html {
-    html! { <Section name="scan" title={Text::ScanTitle} lead={Text::ScanLead} /> }
 }
 
 #[function_component(NotFound)]
@@ -112,6 +100,7 @@ pub fn switch(route: Route) -> Html {
         Route::SignIn => html! { <SignIn /> },
         Route::Scanner => html! { <Scanner /> },
         Route::Approve { id } => html! { <Approve {id} /> },
+        Route::Claim { token } => html! { <Claim {token} /> },
         Route::NotFound => html! { <NotFound /> },
     }
 }

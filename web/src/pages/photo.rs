@@ -7,11 +7,11 @@ use yew::{
     Callback, Html, InputEvent, Properties, SubmitEvent, TargetCast, function_component, html,
     use_effect_with, use_reducer, use_state,
 };
-use yew_router::hooks::use_navigator;
+use yew_router::{hooks::use_navigator, prelude::Link};
 
 use crate::{
     api::ApiFailure,
-    components::{PageIntro, Placeholder},
+    components::{HistoryTimeline, PageIntro, Placeholder, ownership_panel},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
@@ -149,7 +149,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                         <dl class="facts">
                             <dt>{ i18n.t(Text::Creator) }</dt><dd>{ &current.creator.display_name }</dd>
                             <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="photo-owner">{ &current.owner.display_name }</dd>
-                            <dt>{ i18n.t(Text::Size) }</dt><dd>{ format!("{} × {} · {}", current.width, current.height, current.format.to_uppercase()) }</dd>
+                            <dt>{ i18n.t(Text::Size) }</dt><dd>{ format!("{} × {} · {}", current.width, current.height, current.format.to_ascii_uppercase()) }</dd>
                         </dl>
                         if was_deleted {
                             <p class="warning" role="status" data-testid="photo-deleted">{ i18n.t(Text::PhotoWasDeleted) }</p>
@@ -168,6 +168,11 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                             <p class="error" role="alert">{ i18n.t(text) }</p>
                         }
                     </div>
+                    if !was_deleted {
+                        { ownership_panel(&i18n, navigator.clone(), current, viewer) }
+                        <HistoryTimeline object_id={current.object_id} />
+                        <p><Link<Route> to={Route::Provenance { id: current.object_id.to_string() }}>{ i18n.t(Text::ProvenanceLink) }</Link<Route>></p>
+                    }
                     if is_owner && !was_deleted {
                         <EditForm key={current.id} photo={current.clone()} on_saved={
                             let photo = photo.dispatcher();

@@ -332,7 +332,7 @@ fn sessions() -> Html {
                                 }
                                 <div class="muted small">
                                     { session.ip.clone().unwrap_or_default() }{" · "}
-                                    { i18n.t(Text::LastActive) }{": "}{ session.last_used_at.format("%Y-%m-%d %H:%M UTC").to_string() }
+                                    { i18n.t(Text::LastActive) }{": "}{ crate::i18n::moment(session.last_used_at) }
                                 </div>
                             </div>
                             if !session.current {

@@ -4,10 +4,9 @@
 use gallery_types::{
     ClientMessage, DevSignInRequest, QrLoginCreated, ServerMessage, TokenResponse,
 };
-use qrcode::{QrCode, render::svg};
 use web_sys::HtmlInputElement;
 use yew::{
-    AttrValue, Callback, Html, SubmitEvent, TargetCast, function_component, html, use_effect_with,
+    Callback, Html, SubmitEvent, TargetCast, function_component, html, use_effect_with,
     use_mut_ref, use_state,
 };
 use yew_router::prelude::Link;
@@ -187,17 +186,14 @@ fn qr_sign_in() -> Html {
     }
 
     let code = request.as_ref().map(|created| {
-        let svg = QrCode::new(created.deep_link.as_bytes())
-            .map(|code| {
-                code.render::<svg::Color>()
-                    .min_dimensions(220, 220)
-                    .quiet_zone(true)
-                    .build()
-            })
-            .unwrap_or_default();
+        // Drawn by the server, like every share link's code.
+        let qr = format!(
+            "/api/qr-code?url={}",
+            js_sys::encode_uri_component(&created.deep_link)
+        );
         html! {
             <>
-                <div class="qr" data-testid="qr-code">{ Html::from_html_unchecked(AttrValue::from(svg)) }</div>
+                <img class="qr-image" src={qr} alt={i18n.t(Text::QrTitle)} width="220" height="220" data-testid="qr-code" />
                 <p class="match-code">{ i18n.t(Text::QrMatchHint) }{" "}<strong data-testid="qr-match-code">{ created.match_code }</strong></p>
                 <a class="muted small" href={created.deep_link.clone()} data-testid="qr-link">{ i18n.t(Text::QrOpenLink) }</a>
             </>

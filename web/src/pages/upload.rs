@@ -204,7 +204,7 @@ pub fn upload() -> Html {
                 <label>{ i18n.t(Text::PhotoDescriptionField) }<input name="description" maxlength="2000" value={(*description).clone()} oninput={text_input(&description)} /></label>
                 <label>{ i18n.t(Text::PhotoTagsField) }<input name="tags" value={(*tags).clone()} oninput={text_input(&tags)} /></label>
                 if let Some(share) = *progress {
-                    <progress data-testid="upload-progress" max="100" value={format!("{:.0}", share * 100.0)} />
+                    <progress data-testid="upload-progress" max="100" value={((share * 100.0).round() as u32).to_string()} />
                 }
                 if let Some(text) = *error {
                     <p class="error" role="alert" data-testid="upload-error">{ i18n.t(text) }</p>

@@ -14,7 +14,8 @@ pub trait LiveData: Clone {
 }
 
 impl LiveData for Photo {
-    /// Favorite counts and edits. Deletion is for whoever shows the photo to handle.
+    /// Favorite counts, edits and new owners. Deletion is for whoever shows the photo to
+    /// handle.
     fn apply(&mut self, event: &Event) -> bool {
         match event {
             Event::FavoriteCount(change) if change.photo_id == self.id => {
@@ -25,6 +26,10 @@ impl LiveData for Photo {
                 self.title.clone_from(&change.title);
                 self.description.clone_from(&change.description);
                 self.tags.clone_from(&change.tags);
+                true
+            }
+            Event::ObjectTransferred(transferred) if transferred.photo_id == self.id => {
+                self.owner = transferred.owner.clone();
                 true
             }
             _ => false,
