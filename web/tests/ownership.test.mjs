@@ -139,3 +139,44 @@ test('the scanner opens what a pasted link points to, and says when it is not ou
   assert.deepEqual(problems.filter((problem) => !problem.includes('status of 404')), []);
   await context.close();
 });
+
+test('the QR decoder worker reads a code the server drew', async () => {
+  const { context, page: scanner, problems } = await openPage(browser);
+  await scanner.goto(page('/scan'));
+  const link = 'https://max.ru/gallery_bot?startapp=claim_W0rker-Test';
+  // What the camera path does with a frame: greyscale pixels to the worker, text back.
+  const read = await scanner.evaluate(async (link) => {
+    const image = new Image();
+    image.src = `/api/qr-code?url=${encodeURIComponent(link)}`;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 320;
+    const context = canvas.getContext('2d');
+    context.fillStyle = '#fff';
+    context.fillRect(0, 0, 320, 320);
+    context.drawImage(image, 0, 0, 320, 320);
+    const rgba = context.getImageData(0, 0, 320, 320).data;
+    const luma = new Uint8Array(320 * 320);
+    for (let i = 0; i < luma.length; i += 1) {
+      luma[i] = (rgba[i * 4] * 3 + rgba[i * 4 + 1] * 6 + rgba[i * 4 + 2]) / 10;
+    }
+    const worker = new Worker('/scanner_worker_loader.js');
+    const nextMessage = () => new Promise((resolve, reject) => {
+      worker.onmessage = (message) => resolve(message.data);
+      worker.onerror = (error) => reject(new Error(`the worker failed: ${error.message}`));
+      setTimeout(() => reject(new Error('the worker did not answer in 10 s')), 10_000);
+    });
+    // It says when it listens; a frame sent earlier would be lost.
+    const ready = await nextMessage();
+    if (ready !== true) throw new Error(`the worker's first message is ${ready}`);
+    const answer = nextMessage();
+    worker.postMessage({ width: 320, height: 320, luma });
+    const text = await answer;
+    worker.terminate();
+    return text;
+  }, link);
+  assert.equal(read, link);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

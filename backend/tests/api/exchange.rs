@@ -21,10 +21,15 @@ use crate::{
 /// Requests in flight at once.
 const CONCURRENCY: usize = 64;
 
+/// An app without rate limits whose requests wait for a database connection as long as the
+/// test may take: 64 requests share 10 connections, and on a busy two-core machine the default
+/// two-second wait would answer 503 (correctly, but this test is about the exchange).
 async fn unlimited_app() -> TestApp {
     spawn_app_with(|config| {
         config.rate_limits.writes_per_minute = 1_000_000;
         config.rate_limits.sign_in_per_minute = 1_000_000;
+        config.database.max_connections = 10;
+        config.database.timeout_seconds = 60;
     })
     .await
 }

@@ -1,5 +1,7 @@
-//! The scanner's QR decoder, a web worker of its own: the page sends it a greyscale camera
-//! frame (`{width, height, luma}`), it answers with the text of the code in it, or null. Its
+//! The scanner's QR decoder, a web worker of its own: it first says `true` once it listens
+//! (whatever the page sends before that is lost), then the page sends it greyscale camera
+//! frames (`{width, height, luma}`) and it answers each with the text of the code in it, or
+//! null. Its
 //! own WebAssembly file is loaded only when a browser without `BarcodeDetector` scans, so the
 //! app's first download does not carry it.
 
@@ -19,6 +21,7 @@ fn main() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The worker lives as long as the handler: for good.
     on_message.forget();
+    let _ = scope.post_message(&JsValue::TRUE);
 }
 
 /// The frame a message holds, if it is one.

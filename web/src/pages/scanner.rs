@@ -245,6 +245,8 @@ async fn read_frame(
 /// thread.
 struct Decoder {
     worker: Option<Worker>,
+    /// Settles when the worker listens (its first message), or fails to load.
+    ready: Option<js_sys::Promise>,
 }
 
 impl Decoder {
@@ -252,27 +254,34 @@ impl Decoder {
     const LOADER: &'static str = "/scanner_worker_loader.js";
 
     fn start() -> Self {
-        Self {
-            worker: Worker::new(Self::LOADER).ok(),
-        }
+        let worker = Worker::new(Self::LOADER).ok();
+        let ready = worker.as_ref().map(next_message);
+        Self { worker, ready }
     }
 
     /// The text of the code in a greyscale picture (`width` × `height`, a byte a pixel).
     async fn decode(&self, width: u32, height: u32, luma: &[u8]) -> Option<String> {
         let worker = self.worker.as_ref()?;
+        // A frame sent before the worker listens would be lost, and its answer never come.
+        JsFuture::from(self.ready.clone()?).await.ok()?;
         let request = js_sys::Object::new();
         Reflect::set(&request, &"width".into(), &width.into()).ok()?;
         Reflect::set(&request, &"height".into(), &height.into()).ok()?;
         Reflect::set(&request, &"luma".into(), &js_sys::Uint8Array::from(luma)).ok()?;
         // One question at a time: the answer is the next message.
-        let answer = js_sys::Promise::new(&mut |resolve, _reject| {
-            worker.set_onmessage(Some(&resolve));
-        });
+        let answer = next_message(worker);
         worker.post_message(&request).ok()?;
         let message: MessageEvent = JsFuture::from(answer).await.ok()?.dyn_into().ok()?;
-        worker.set_onmessage(None);
         message.data().as_string()
     }
+}
+
+/// The worker's next message; fails if the worker cannot run.
+fn next_message(worker: &Worker) -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, reject| {
+        worker.set_onmessage(Some(&resolve));
+        worker.set_onerror(Some(&reject));
+    })
 }
 
 impl Drop for Decoder {
