@@ -14,6 +14,8 @@ pub enum ApiTag {
     Me,
     /// Photos, the art objects they become, favorites and search.
     Photos,
+    /// Other people's profiles and their collections, and profile requests.
+    Profiles,
     /// Objects changing hands: gifts, claim links, trade offers, the ownership history.
     Ownership,
     /// Live events: WebSocket tickets (the socket is `GET /ws`) and the event log.

@@ -56,6 +56,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub realtime: RealtimeConfig,
+
+    #[command(flatten)]
+    pub profiles: ProfileConfig,
 }
 
 impl ServeConfig {
@@ -300,10 +303,23 @@ pub struct RateLimitConfig {
     #[arg(long, env = "GALLERY_RATE_WRITES_PER_MINUTE", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
     pub writes_per_minute: u32,
 
+    /// Profile requests (asking to see a private profile) per signed-in user per hour.
+    #[arg(long, env = "GALLERY_RATE_PROFILE_REQUESTS_PER_HOUR", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub profile_requests_per_hour: u32,
+
     /// Proxies (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` / `X-Real-IP`
     /// headers are believed. From anyone else, the connection's address is the client's.
     #[arg(long, env = "GALLERY_TRUSTED_PROXIES", value_delimiter = ',', num_args = 0.., value_parser = parse_ip_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Profile options.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileConfig {
+    /// Seconds a user whose profile request was rejected, or whose access was revoked, waits
+    /// before asking the same person again.
+    #[arg(long, env = "GALLERY_PROFILE_REQUEST_COOLING_OFF_SECONDS", default_value_t = 7 * 86_400)]
+    pub request_cooling_off_seconds: u64,
 }
 
 /// Realtime (WebSocket) options.

@@ -2,7 +2,7 @@
 //! signing in, on QR sign-in and on searching; per handle and client on password attempts;
 //! per session on refreshing and signing out; per user on changes. An operation declares its
 //! address or user limit with `transform = "limit_sign_ins"`, `"limit_qr"`,
-//! `"limit_searches"` or `"limit_writes"` (checked before anything else of the request is
+//! `"limit_searches"`, `"limit_writes"` or `"limit_profile_requests"` (checked before anything else of the request is
 //! read); the password and session limits are checked by the operations themselves, once
 //! they know the handle or the session. Refused requests get 429 with `Retry-After` and the
 //! JSON error.
@@ -31,6 +31,7 @@ pub struct RateLimits {
     passwords_by_handle: DefaultKeyedRateLimiter<(String, IpAddr)>,
     sessions_by_id: DefaultKeyedRateLimiter<Uuid>,
     writes_by_user: DefaultKeyedRateLimiter<i64>,
+    profile_requests_by_user: DefaultKeyedRateLimiter<i64>,
 }
 
 impl RateLimits {
@@ -42,6 +43,9 @@ impl RateLimits {
             passwords_by_handle: RateLimiter::keyed(per_minute(config.login_per_handle_per_minute)),
             sessions_by_id: RateLimiter::keyed(per_minute(config.refresh_per_session_per_minute)),
             writes_by_user: RateLimiter::keyed(per_minute(config.writes_per_minute)),
+            profile_requests_by_user: RateLimiter::keyed(per_hour(
+                config.profile_requests_per_hour,
+            )),
         }
     }
 
@@ -54,12 +58,14 @@ impl RateLimits {
         self.passwords_by_handle.retain_recent();
         self.sessions_by_id.retain_recent();
         self.writes_by_user.retain_recent();
+        self.profile_requests_by_user.retain_recent();
         self.sign_in_by_ip.shrink_to_fit();
         self.qr_by_ip.shrink_to_fit();
         self.searches_by_ip.shrink_to_fit();
         self.passwords_by_handle.shrink_to_fit();
         self.sessions_by_id.shrink_to_fit();
         self.writes_by_user.shrink_to_fit();
+        self.profile_requests_by_user.shrink_to_fit();
     }
 
     /// One try of a password for `handle_key` (the handle as sign-in looks it up, so that no
@@ -122,6 +128,18 @@ impl RateLimits {
             None => Ok(()),
         }
     }
+
+    fn profile_request(&self, request: &Request) -> Result<(), TooManyRequests> {
+        self.write(request)?;
+        match Caller::of(request).user_id() {
+            Some(user_id) => check(
+                &self.profile_requests_by_user,
+                &user_id,
+                "too many profile requests in a short time",
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// For `transform = "limit_sign_ins"`: the operation signs in (a signature check, a password
@@ -156,6 +174,17 @@ pub fn limit_searches<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
 pub fn limit_writes<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
     endpoint.before(|request: Request| async move {
         limits(&request).write(&request).map_err(ApiError::from)?;
+        Ok(request)
+    })
+}
+
+/// For `transform = "limit_profile_requests"`: the operation asks to see a private profile,
+/// limited per signed-in user (besides the limit on changes).
+pub fn limit_profile_requests<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint {
+    endpoint.before(|request: Request| async move {
+        limits(&request)
+            .profile_request(&request)
+            .map_err(ApiError::from)?;
         Ok(request)
     })
 }
@@ -196,6 +225,10 @@ fn by_address(
 
 fn per_minute(limit: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN))
+}
+
+fn per_hour(limit: u32) -> Quota {
+    Quota::per_hour(NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN))
 }
 
 fn check<K: Hash + Eq + Clone>(

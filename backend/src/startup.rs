@@ -30,7 +30,7 @@ use crate::{
         PhotosState, api::PhotosApi, favorites::FavoritesApi, files, media::MediaApi,
         media::MediaFiles, search::SearchApi,
     },
-    profiles::MeApi,
+    profiles::{MeApi, ProfileRequestsApi, UsersApi},
     rate_limit::RateLimits,
     realtime::{self, Realtime, RealtimeApi},
     request_guard,
@@ -158,7 +158,7 @@ impl Application {
 pub type Operations = (
     health::StatusApi,
     (SignInApi, QrApi, AccountApi),
-    MeApi,
+    (MeApi, UsersApi, ProfileRequestsApi),
     (PhotosApi, FavoritesApi, SearchApi, MediaApi),
     (GiftsApi, ClaimsApi, OffersApi, ObjectsApi, ShareApi),
     RealtimeApi,
@@ -225,6 +225,7 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .data(shared.rate_limits)
         .data(shared.photos)
         .data(shared.realtime)
+        .data(config.profiles.clone())
         .with(CookieJarManager::new())
         // The layers' types nest too deep for the compiler to lay out the whole stack.
         .boxed()

@@ -151,6 +151,23 @@ error_codes! {
     IdempotencyKeyReused => "idempotency_key_reused", 422;
     /// A request with this `Idempotency-Key` is still being processed.
     IdempotencyKeyInUse => "idempotency_key_in_use", 409;
+    /// The profile is private and the viewer has no approved request: others see its name only.
+    ProfilePrivate => "profile_private", 403;
+    /// The profile is public: there is nothing to ask for.
+    ProfilePublic => "profile_public", 409;
+    /// Nobody asks to see their own profile.
+    OwnProfile => "own_profile", 422;
+    /// An open request to this profile exists already (pending, or approved).
+    RequestExists => "request_exists", 409;
+    /// The request is not in a state this can be done in (only a pending one is approved,
+    /// rejected or withdrawn; only an approved one revoked).
+    RequestClosed => "request_closed", 409;
+    /// Only the profile's owner (approve, reject, revoke) or the requester (withdraw) may do
+    /// this.
+    NotRequestParty => "not_request_party", 403;
+    /// The last request was rejected, or its access revoked, recently: asking again waits for
+    /// the cooling-off time (see `Retry-After`).
+    RequestCoolingOff => "request_cooling_off", 429;
     /// The WebSocket ticket is unknown, expired, already used, or its session has ended.
     InvalidTicket => "invalid_ticket", 401;
     /// The WebSocket `Origin` is not one this server accepts.

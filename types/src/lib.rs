@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod ownership;
 mod photos;
+mod profiles;
 mod realtime;
 mod status;
 mod text;
@@ -29,9 +30,14 @@ pub use photos::{
     DuplicatePhoto, Photo, PhotoPage, PhotoSort, PhotoUrls, SearchResults, UpdatePhotoRequest,
     UserSummary,
 };
+pub use profiles::{
+    CollectionTab, CreateProfileRequest, Profile, ProfileAccess, ProfileCounts, ProfileRequest,
+    ProfileRequestBox, ProfileRequestPage, ProfileRequestState,
+};
 pub use realtime::{
     ClaimCompleted, ClientMessage, Event, EventPage, FavoriteCount, GiftReceived,
-    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoUpdated, ProfileVisibility,
+    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoUpdated, ProfileRequestChanged,
+    ProfileVisibility,
     SequencedEvent, ServerMessage, SessionsRevoked, WsTicket, close_code,
 };
 pub use status::{DatabaseState, ServiceStatus};

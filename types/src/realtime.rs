@@ -22,7 +22,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{ErrorCode, HistoryKind, Photo, TokenResponse, TradeOffer, Transfer, UserSummary};
+use crate::{
+    ErrorCode, HistoryKind, Photo, ProfileRequest, TokenResponse, TradeOffer, Transfer, UserSummary,
+};
 
 /// The close codes the server ends a socket with, and what a client should do.
 pub mod close_code {
@@ -94,6 +96,10 @@ pub enum Event {
     /// Private, to the link's owner: somebody claimed an object through their link.
     #[cfg_attr(feature = "openapi", oai(mapping = "claim_completed"))]
     ClaimCompleted(ClaimCompleted),
+    /// Private, to both sides: a profile request was made, or changed state. An approval or a
+    /// revocation changes what the requester may see of the owner: clients reload it.
+    #[cfg_attr(feature = "openapi", oai(mapping = "profile_request_changed"))]
+    ProfileRequestChanged(ProfileRequestChanged),
 }
 
 impl Event {
@@ -110,6 +116,7 @@ impl Event {
             Event::OfferChanged(_) => "offer_changed",
             Event::GiftReceived(_) => "gift_received",
             Event::ClaimCompleted(_) => "claim_completed",
+            Event::ProfileRequestChanged(_) => "profile_request_changed",
         }
     }
 
@@ -124,9 +131,10 @@ impl Event {
             Event::ObjectTransferred(ObjectTransferred { photo_id, .. }) => Some(*photo_id),
             Event::GiftReceived(GiftReceived { transfer })
             | Event::ClaimCompleted(ClaimCompleted { transfer, .. }) => Some(transfer.photo_id),
-            Event::ProfileVisibility(_) | Event::SessionsRevoked(_) | Event::OfferChanged(_) => {
-                None
-            }
+            Event::ProfileVisibility(_)
+            | Event::SessionsRevoked(_)
+            | Event::OfferChanged(_)
+            | Event::ProfileRequestChanged(_) => None,
         }
     }
 
@@ -143,6 +151,9 @@ impl Event {
             Event::GiftReceived(GiftReceived { transfer })
             | Event::ClaimCompleted(ClaimCompleted { transfer, .. }) => {
                 vec![transfer.from.id, transfer.to.id]
+            }
+            Event::ProfileRequestChanged(ProfileRequestChanged { request }) => {
+                vec![request.owner.id, request.requester.id]
             }
             Event::PhotoCreated(_)
             | Event::PhotoUpdated(_)
@@ -219,6 +230,13 @@ pub struct ObjectTransferred {
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct OfferChanged {
     pub offer: Box<TradeOffer>,
+}
+
+/// `profile_request_changed`: the request as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct ProfileRequestChanged {
+    pub request: Box<ProfileRequest>,
 }
 
 /// `gift_received`.

@@ -30,15 +30,6 @@ impl Audience {
         Audience::Users(vec![user_id])
     }
 
-    /// Everyone, unless the owner keeps their profile private: then the owner alone.
-    pub fn owner_visible(owner_id: i64, owner_is_private: bool) -> Self {
-        if owner_is_private {
-            Audience::user(owner_id)
-        } else {
-            Audience::Everyone
-        }
-    }
-
     fn as_column(&self) -> Option<&[i64]> {
         match self {
             Audience::Everyone => None,

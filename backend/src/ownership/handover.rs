@@ -7,6 +7,7 @@ use super::{history, offers};
 use crate::{
     db::{DbError, During},
     events::{Audience, Outbox},
+    users::access,
 };
 
 /// An object leaving `from`: to `to`, or (`to` = `None`) out of the gallery when deleted.
@@ -69,19 +70,21 @@ pub async fn change_hands(
         );
     }
     if let Some(to) = handover.to {
-        // Share-locked: a privacy change of the new owner commits first and is read here.
+        // Those who may see the new owner's collection, and the previous owner.
+        let audience = match access::collection_audience(&mut *connection, to).await? {
+            Audience::Everyone => Audience::Everyone,
+            Audience::Users(mut users) => {
+                users.push(handover.from);
+                Audience::Users(users)
+            }
+        };
         let owner = sqlx::query!(
-            "select id, handle, display_name, is_private from users where id = $1 for share",
+            "select id, handle, display_name from users where id = $1",
             to
         )
         .fetch_one(&mut *connection)
         .await
         .during("read an object's new owner")?;
-        let audience = if owner.is_private {
-            Audience::Users(vec![handover.from, to])
-        } else {
-            Audience::Everyone
-        };
         let transferred = ObjectTransferred {
             object_id: handover.object_id,
             photo_id: handover.photo_id,

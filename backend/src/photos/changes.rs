@@ -7,29 +7,19 @@ use sqlx::{PgConnection, PgPool};
 use super::{PhotoError, PhotosState, fields, files, read};
 use crate::{
     db::{DbError, During},
-    events::{self, Audience, Outbox},
+    events::{self, Outbox},
     ownership::{self, Handover},
+    users::access,
 };
 
-/// Publishes `event` about one of `owner_id`'s photos to whoever may see them: everyone, or
-/// the owner alone while their profile is private.
-///
-/// The owner's row is share-locked: a concurrent privacy change (which locks it for update)
-/// commits first and is then read, so an event never goes out to everyone after the owner
-/// has gone private.
+/// Publishes `event` about one of `owner_id`'s photos to whoever may see them
+/// ([`access::collection_audience`]).
 pub async fn publish(
     connection: &mut PgConnection,
     owner_id: i64,
     event: &Event,
 ) -> Result<(), DbError> {
-    let is_private = sqlx::query_scalar!(
-        "select is_private from users where id = $1 for share",
-        owner_id
-    )
-    .fetch_one(&mut *connection)
-    .await
-    .during("read a photo owner's privacy")?;
-    let audience = Audience::owner_visible(owner_id, is_private);
+    let audience = access::collection_audience(connection, owner_id).await?;
     events::publish(connection, &audience, event).await?;
     Ok(())
 }

@@ -109,7 +109,7 @@ pub async fn set(
         select o.id, w.id as owner_id from photos p
         join art_objects o on o.photo_id = p.id
         join users w on w.id = o.owner_id
-        where p.id = $1 and p.deleted_at is null and (not w.is_private or w.id = $2)
+        where p.id = $1 and p.deleted_at is null and collection_visible_to(w.id, w.is_private, $2)
         "#,
         photo_id,
         user_id,
@@ -167,7 +167,7 @@ pub async fn of_user(pool: &PgPool, user_id: i64) -> Result<Vec<Photo>, DbError>
     let rows = select_photos!(
         r#"
         join favorites mine on mine.object_id = o.id and mine.user_id = $1
-        where p.deleted_at is null and (not w.is_private or w.id = $1)
+        where p.deleted_at is null and collection_visible_to(w.id, w.is_private, $1)
         order by mine.created_at desc, o.id desc
         limit $2
         "#,

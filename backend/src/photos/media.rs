@@ -31,14 +31,16 @@ use crate::{
 /// Content-addressed files never change: cache them for a year (written out in the order
 /// PRODUCT.md and the tests spell it).
 const CACHE_PUBLIC: &str = "public, max-age=31536000, immutable";
-/// A private owner's file may be cached by their own browser only.
-const CACHE_PRIVATE: &str = "private, max-age=31536000, immutable";
+/// A file of a private collection: who may see it can change (a request approved, access
+/// revoked, the object given away), so a browser keeps it to itself and asks again before each
+/// use (a 304 while it still may).
+const CACHE_PRIVATE: &str = "private, no-cache";
 
 /// Who may see a stored file.
 enum Access {
     Public,
-    /// Only its owner (a private profile): cached by their own browser only.
-    OwnerOnly,
+    /// Some: the owner of a private collection and those they let see it.
+    Restricted,
 }
 
 /// The access rule of a stored file for `viewer`; `None` if no live photo references it or
@@ -50,25 +52,26 @@ async fn access_of(
 ) -> Result<Option<Access>, DbError> {
     let owner = sqlx::query!(
         r#"
-        select w.id, w.is_private from photos p
+        select w.is_private, collection_visible_to(w.id, w.is_private, $2) as "visible!"
+        from photos p
         join art_objects o on o.photo_id = p.id
         join users w on w.id = o.owner_id
         where p.deleted_at is null
           and (p.original_file = $1 or p.preview_file = $1 or p.thumbnail_file = $1)
         limit 1
         "#,
-        name
+        name,
+        viewer,
     )
     .fetch_optional(pool)
     .await
     .during("find who may see a media file")?;
-    Ok(
-        owner.and_then(|owner| match (owner.is_private, viewer == Some(owner.id)) {
-            (false, _) => Some(Access::Public),
-            (true, true) => Some(Access::OwnerOnly),
-            (true, false) => None,
-        }),
-    )
+    Ok(owner
+        .filter(|owner| owner.visible)
+        .map(|owner| match owner.is_private {
+            false => Access::Public,
+            true => Access::Restricted,
+        }))
 }
 
 /// The `/media` endpoint.
@@ -111,7 +114,7 @@ impl Endpoint for MediaFiles {
         headers.typed_insert(etag.clone());
         let cache = match access {
             Access::Public => CACHE_PUBLIC,
-            Access::OwnerOnly => CACHE_PRIVATE,
+            Access::Restricted => CACHE_PRIVATE,
         };
         headers.insert(
             header::CACHE_CONTROL,

@@ -107,14 +107,15 @@ impl PhotoRow {
     }
 }
 
-/// One photo as `viewer` sees it; `None` if deleted or hidden by a private owner.
+/// One photo as `viewer` sees it; `None` if deleted or in a private collection the viewer may
+/// not see.
 pub async fn by_id(
     executor: impl PgExecutor<'_>,
     id: i64,
     viewer: Option<i64>,
 ) -> Result<Option<Photo>, DbError> {
     let row = select_photos!(
-        "where p.id = $2 and p.deleted_at is null and (not w.is_private or w.id = $1)",
+        "where p.id = $2 and p.deleted_at is null and collection_visible_to(w.id, w.is_private, $1)",
         viewer,
         id,
     )
@@ -124,15 +125,15 @@ pub async fn by_id(
     Ok(row.map(PhotoRow::into_photo))
 }
 
-/// The photo of art object `object_id` as `viewer` sees it; `None` if deleted or hidden by a
-/// private owner.
+/// The photo of art object `object_id` as `viewer` sees it; `None` if deleted or in a private
+/// collection the viewer may not see.
 pub async fn by_object(
     executor: impl PgExecutor<'_>,
     object_id: i64,
     viewer: Option<i64>,
 ) -> Result<Option<Photo>, DbError> {
     let row = select_photos!(
-        "where o.id = $2 and p.deleted_at is null and (not w.is_private or w.id = $1)",
+        "where o.id = $2 and p.deleted_at is null and collection_visible_to(w.id, w.is_private, $1)",
         viewer,
         object_id,
     )
@@ -202,9 +203,10 @@ pub async fn feed(
     let mut rows = select_photos!(
         r#"
         where p.deleted_at is null
-          and (not w.is_private or w.id = $1)
+          and collection_visible_to(w.id, w.is_private, $1)
           and ($2::bigint is null or o.owner_id = $2)
-          and ($3::bigint is null or p.creator_id = $3)
+          and ($3::bigint is null
+               or p.creator_id = $3 and collection_visible_to(c.id, c.is_private, $1))
           and ($4::text is null or p.tags @> array[$4::text])
           and (
               $6::bigint is null

@@ -73,7 +73,7 @@ pub async fn search(
         cross join lateral (
             select websearch_to_tsquery('russian', $2) || websearch_to_tsquery('english', $2) as query
         ) q
-        where p.deleted_at is null and (not w.is_private or w.id = $1) and p.search @@ q.query
+        where p.deleted_at is null and collection_visible_to(w.id, w.is_private, $1) and p.search @@ q.query
         order by ts_rank(p.search, q.query) desc, p.id desc
         limit $3
         "#,

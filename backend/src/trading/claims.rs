@@ -408,7 +408,7 @@ pub async fn claim(
         return Err(TradingError::CannotClaimOwnLink);
     }
     // The object first, then the link: the order every change of hands locks in.
-    let object = lock_objects(&mut transaction, &[link.object_id])
+    let object = lock_objects(&mut transaction, &[link.object_id], claimer.id)
         .await?
         .pop()
         .ok_or(TradingError::ClaimLinkGone)?;

@@ -88,27 +88,31 @@ pub struct LockedObject {
     pub id: i64,
     pub photo_id: i64,
     pub owner_id: i64,
-    pub owner_is_private: bool,
+    /// Whether the one who acts may see the owner's collection.
+    pub visible: bool,
     pub deleted: bool,
 }
 
 /// Locks the objects with these ids (`for update`), in ascending id order; returns those that
-/// exist, in that order.
+/// exist, in that order, as `viewer` may see them.
 pub async fn lock_objects(
     connection: &mut PgConnection,
     ids: &[i64],
+    viewer: i64,
 ) -> Result<Vec<LockedObject>, DbError> {
     sqlx::query_as!(
         LockedObject,
         r#"
-        select o.id, o.photo_id, o.owner_id, w.is_private as owner_is_private,
+        select o.id, o.photo_id, o.owner_id,
+               collection_visible_to(w.id, w.is_private, $2) as "visible!",
                o.deleted_at is not null as "deleted!"
         from art_objects o join users w on w.id = o.owner_id
         where o.id = any($1)
         order by o.id
         for update of o
         "#,
-        ids
+        ids,
+        viewer,
     )
     .fetch_all(connection)
     .await
@@ -116,23 +120,19 @@ pub async fn lock_objects(
 }
 
 /// The one object `user_id` means to hand on: it must exist, be theirs and not be deleted.
-/// Somebody else's object in a private collection is "not found", not "not yours".
+/// An object in a private collection the user may not see is "not found", not "not yours".
 pub async fn lock_own_object(
     connection: &mut PgConnection,
     object_id: i64,
     user_id: i64,
 ) -> Result<LockedObject, TradingError> {
-    let object = lock_objects(connection, &[object_id])
+    let object = lock_objects(connection, &[object_id], user_id)
         .await?
         .pop()
-        .filter(|object| !object.deleted)
+        .filter(|object| !object.deleted && object.visible)
         .ok_or(TradingError::NotFound("no such object"))?;
     if object.owner_id != user_id {
-        return Err(if object.owner_is_private {
-            TradingError::NotFound("no such object")
-        } else {
-            TradingError::NotOwner
-        });
+        return Err(TradingError::NotOwner);
     }
     Ok(object)
 }

@@ -126,7 +126,7 @@ async fn visible_object(
 }
 
 /// Everyone named in `entries`, as `viewer` may see them: `None` for a private collector
-/// (anyone but the viewer whose profile is private).
+/// (whose collection the viewer may not see).
 async fn people_in(
     pool: &PgPool,
     entries: &[StoredEntry],
@@ -138,8 +138,13 @@ async fn people_in(
         .flatten()
         .collect();
     let rows = sqlx::query!(
-        "select id, handle, display_name, is_private from users where id = any($1)",
-        &ids
+        r#"
+        select id, handle, display_name,
+               collection_visible_to(id, is_private, $2) as "shown!"
+        from users where id = any($1)
+        "#,
+        &ids,
+        viewer,
     )
     .fetch_all(pool)
     .await
@@ -147,8 +152,7 @@ async fn people_in(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let shown = !row.is_private || Some(row.id) == viewer;
-            let summary = shown.then_some(UserSummary {
+            let summary = row.shown.then_some(UserSummary {
                 id: row.id,
                 handle: row.handle,
                 display_name: row.display_name,

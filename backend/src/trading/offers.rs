@@ -317,9 +317,16 @@ async fn open(
         .await?
         .ok_or(TradingError::NotFound("no such recipient"))?;
     let ids: Vec<i64> = request.give.iter().chain(&request.ask).copied().collect();
+    // Objects in a collection the proposer may not see are not found: asking for them would
+    // tell what the collection holds.
     let objects = sqlx::query!(
-        "select id, owner_id from art_objects where id = any($1) and deleted_at is null",
-        &ids
+        r#"
+        select o.id, o.owner_id from art_objects o join users w on w.id = o.owner_id
+        where o.id = any($1) and o.deleted_at is null
+          and collection_visible_to(w.id, w.is_private, $2)
+        "#,
+        &ids,
+        proposer.id,
     )
     .fetch_all(&mut *connection)
     .await
@@ -450,7 +457,7 @@ pub async fn accept(pool: &PgPool, recipient: i64, id: i64) -> Result<TradeOffer
     .await
     .during("read the objects of an offer")?;
     let ids: Vec<i64> = items.iter().map(|item| item.object_id).collect();
-    let objects = lock_objects(&mut transaction, &ids).await?;
+    let objects = lock_objects(&mut transaction, &ids, recipient).await?;
     let offer = lock_offer(&mut transaction, id, recipient).await?;
     if offer.recipient_id != recipient {
         return Err(TradingError::NotOfferParty(

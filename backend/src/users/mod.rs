@@ -1,6 +1,9 @@
 //! Accounts: the `users` table, its rules (handles, names, bios) and its queries. Everything
 //! else reads and changes users through these functions; signing in (`auth`) creates them,
-//! `profiles` serves them over HTTP.
+//! `profiles` serves them over HTTP. [`access`] decides who may see a private user's
+//! collection.
+
+pub mod access;
 
 use chrono::{DateTime, Utc};
 use gallery_types::{

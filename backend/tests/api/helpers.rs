@@ -8,7 +8,8 @@ use std::{
 
 use gallery::{
     config::{
-        AuthConfig, DatabaseConfig, InitDataClock, PhotoConfig, RateLimitConfig, RealtimeConfig,
+        AuthConfig, DatabaseConfig, InitDataClock, PhotoConfig, ProfileConfig, RateLimitConfig,
+        RealtimeConfig,
         ServeConfig, StorageConfig,
     },
     startup::Application,
@@ -157,6 +158,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             refresh_per_session_per_minute: 10_000,
             login_per_handle_per_minute: 10_000,
             writes_per_minute: 10_000,
+            profile_requests_per_hour: 10_000,
             trusted_proxies: Vec::new(),
         },
         photos: PhotoConfig {
@@ -178,6 +180,9 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             idle_seconds: 60,
             send_timeout_seconds: 10,
             messages_per_second: 5,
+        },
+        profiles: ProfileConfig {
+            request_cooling_off_seconds: 3_600,
         },
     };
     (config, database, scratch_dir)

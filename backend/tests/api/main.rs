@@ -17,6 +17,7 @@ mod modes;
 mod openapi;
 mod passwords;
 mod photos;
+mod profiles;
 mod qr_sign_in;
 mod rate_limits;
 mod realtime;
