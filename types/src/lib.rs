@@ -36,9 +36,9 @@ pub use profiles::{
 };
 pub use realtime::{
     ClaimCompleted, ClientMessage, Event, EventPage, FavoriteCount, GiftReceived,
-    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoUpdated, ProfileRequestChanged,
-    ProfileVisibility,
-    SequencedEvent, ServerMessage, SessionsRevoked, WsTicket, close_code,
+    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoUpdated,
+    ProfileRequestChanged, ProfileVisibility, SequencedEvent, ServerMessage, SessionsRevoked,
+    WsTicket, close_code,
 };
 pub use status::{DatabaseState, ServiceStatus};
 pub use text::{

@@ -167,6 +167,12 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
         })
     };
 
+    // Images of private collections are served only to those who may see them: their
+    // requests carry the access token in a cookie, as `<img>` cannot send a header.
+    use_effect_with((*session).clone(), |session| {
+        set_media_cookie(session.signed_in())
+    });
+
     let context = SessionHandle {
         session: (*session).clone(),
         adopt,
@@ -223,6 +229,37 @@ async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, ApiFailure> {
     }
     drop(while_locked);
     outcome.take().unwrap_or(Err(ApiFailure::Network))
+}
+
+/// Keeps the `gallery_media` cookie (read by the server for `/media` only) equal to the
+/// access token, for as long as it lives; removes it when signed out. Over HTTPS it is also
+/// sent when Max shows the app in a frame of its own site (`SameSite=None`, partitioned).
+fn set_media_cookie(signed_in: Option<&SignedIn>) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.dyn_into::<web_sys::HtmlDocument>().ok())
+    else {
+        return;
+    };
+    let secure = document
+        .location()
+        .and_then(|location| location.protocol().ok())
+        .is_some_and(|protocol| protocol == "https:");
+    let attributes = if secure {
+        "Path=/media; Secure; SameSite=None; Partitioned"
+    } else {
+        "Path=/media; SameSite=Lax"
+    };
+    let cookie = match signed_in {
+        Some(signed_in) => format!(
+            "gallery_media={}; {attributes}; Max-Age={}",
+            signed_in.access_token, signed_in.expires_in
+        ),
+        None => format!("gallery_media=; {attributes}; Max-Age=0"),
+    };
+    // Refused only where cookies are off: then private images stay hidden, as before.
+    let _ = document.set_cookie(&cookie);
 }
 
 /// Whether the server left its session hint cookie (the refresh cookie itself is invisible

@@ -16,15 +16,22 @@ use crate::{
     error::ApiError,
 };
 
-/// Middleware: resolves the request's [`Caller`] from its `Authorization: Bearer` token.
-/// Requests without one (static files, media, anonymous reads) cost nothing.
+/// The cookie a browser sends its access token to `/media` in: an `<img>` cannot send an
+/// `Authorization` header, and files of a private collection are served only to those who may
+/// see them. The web client keeps it equal to its access token; it is read for `/media` only
+/// (a read that changes nothing, so no other site can make it do harm).
+pub const MEDIA_COOKIE: &str = "gallery_media";
+
+/// Middleware: resolves the request's [`Caller`] from its `Authorization: Bearer` token (or,
+/// for media files, the [`MEDIA_COOKIE`]). Requests without one (static files, public media,
+/// anonymous reads) cost nothing.
 pub async fn resolve_caller<E: Endpoint>(
     next: Arc<E>,
     mut request: Request,
     auth: &AuthState,
     pool: &PgPool,
 ) -> poem::Result<Response> {
-    let caller = match bearer_token(&request) {
+    let caller = match bearer_token(&request).or_else(|| media_cookie(&request)) {
         None => Caller::Anonymous,
         Some(token) => identify(token, auth, pool).await,
     };
@@ -40,6 +47,22 @@ fn bearer_token(request: &Request) -> Option<&str> {
         .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn media_cookie(request: &Request) -> Option<&str> {
+    if !request.uri().path().starts_with("/media/") {
+        return None;
+    }
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .find_map(|cookie| {
+            let (name, value) = cookie.trim().split_once('=')?;
+            (name == MEDIA_COOKIE && !value.is_empty()).then_some(value)
+        })
 }
 
 /// Verifies the token (signature, algorithm, issuer, audience, expiry, type) and that its

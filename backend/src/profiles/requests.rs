@@ -10,8 +10,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use gallery_types::{
-    CreateProfileRequest, ErrorCode, Event, ProfileRequest, ProfileRequestBox, ProfileRequestChanged,
-    ProfileRequestPage, ProfileRequestState, UserSummary,
+    CreateProfileRequest, ErrorCode, Event, ProfileRequest, ProfileRequestBox,
+    ProfileRequestChanged, ProfileRequestPage, ProfileRequestState, UserSummary,
 };
 use poem::web::Data;
 use poem_openapi::{
@@ -389,7 +389,10 @@ async fn act(
     id: i64,
     action: Action,
 ) -> Result<ProfileRequest, RequestError> {
-    let mut transaction = pool.begin().await.during("start a profile request change")?;
+    let mut transaction = pool
+        .begin()
+        .await
+        .during("start a profile request change")?;
     let sides = sqlx::query!(
         "select owner_id, requester_id from profile_requests where id = $1",
         id

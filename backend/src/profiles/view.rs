@@ -3,9 +3,7 @@
 //! and for those whose request the owner approved; only who it is for everybody else.
 
 use chrono::Duration;
-use gallery_types::{
-    CollectionTab, PhotoPage, PhotoSort, Profile, ProfileAccess, ProfileCounts,
-};
+use gallery_types::{CollectionTab, PhotoPage, PhotoSort, Profile, ProfileAccess, ProfileCounts};
 use poem::web::Data;
 use poem_openapi::{
     OpenApi,

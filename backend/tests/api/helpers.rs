@@ -9,8 +9,7 @@ use std::{
 use gallery::{
     config::{
         AuthConfig, DatabaseConfig, InitDataClock, PhotoConfig, ProfileConfig, RateLimitConfig,
-        RealtimeConfig,
-        ServeConfig, StorageConfig,
+        RealtimeConfig, ServeConfig, StorageConfig,
     },
     startup::Application,
 };

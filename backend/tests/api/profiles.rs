@@ -172,7 +172,9 @@ async fn a_private_collection_is_seen_by_its_owner_and_approved_requesters_only(
         }
 
         // The profile: who she is for everyone, the rest for those who may see it.
-        let profile = get(format!("/api/users/{}", olga.user_id())).await.expect(200);
+        let profile = get(format!("/api/users/{}", olga.user_id()))
+            .await
+            .expect(200);
         assert_eq!(profile["display_name"], "Olga", "{context}");
         assert_eq!(profile["handle"], "olga_9301", "{context}");
         assert_eq!(profile["is_private"], true, "{context}");
@@ -211,8 +213,7 @@ async fn a_private_collection_is_seen_by_its_owner_and_approved_requesters_only(
         // The event log replays her upload only to those who may see it.
         let events = get("/api/events?after=0".to_owned()).await.expect(200);
         let replayed = events["events"].as_array().unwrap().iter().any(|event| {
-            event["event"]["kind"] == "photo_created"
-                && event["event"]["photo"]["id"] == photo_id
+            event["event"]["kind"] == "photo_created" && event["event"]["photo"]["id"] == photo_id
         });
         assert_eq!(replayed, sees, "{context}: events");
 
@@ -237,7 +238,11 @@ async fn a_private_collection_is_seen_by_its_owner_and_approved_requesters_only(
             );
             let asking = json!({ "recipient_id": olga.user_id(), "give": [], "ask": [object] });
             let offer = call(&app, Method::POST, "/api/offers", Some(user), Some(asking)).await;
-            assert_eq!(offer.status, if sees { 201 } else { 404 }, "{context}: offer");
+            assert_eq!(
+                offer.status,
+                if sees { 201 } else { 404 },
+                "{context}: offer"
+            );
         }
     }
 }
@@ -473,7 +478,10 @@ async fn both_sides_follow_a_request_live_and_a_revocation_takes_effect_at_once(
         .unwrap();
     for socket in [&mut owner_socket, &mut asker_socket] {
         let request = request_event(socket).await;
-        assert_eq!((request["id"].as_i64(), &request["state"]), (Some(id), &json!("pending")));
+        assert_eq!(
+            (request["id"].as_i64(), &request["state"]),
+            (Some(id), &json!("pending"))
+        );
     }
     act(&app, &owner, id, "approve").await.expect(200);
     for socket in [&mut owner_socket, &mut asker_socket] {
@@ -481,9 +489,15 @@ async fn both_sides_follow_a_request_live_and_a_revocation_takes_effect_at_once(
     }
 
     // Approved: her photos and their later changes reach him live.
-    call(&app, Method::GET, &format!("/api/photos/{photo_id}"), Some(&asker), None)
-        .await
-        .expect(200);
+    call(
+        &app,
+        Method::GET,
+        &format!("/api/photos/{photo_id}"),
+        Some(&asker),
+        None,
+    )
+    .await
+    .expect(200);
     let edit = json!({ "title": "Seen by friends" });
     call(
         &app,
@@ -511,9 +525,15 @@ async fn both_sides_follow_a_request_live_and_a_revocation_takes_effect_at_once(
     for socket in [&mut owner_socket, &mut asker_socket] {
         assert_eq!(request_event(socket).await["state"], "revoked");
     }
-    call(&app, Method::GET, &format!("/api/photos/{photo_id}"), Some(&asker), None)
-        .await
-        .expect_error(404, "not_found");
+    call(
+        &app,
+        Method::GET,
+        &format!("/api/photos/{photo_id}"),
+        Some(&asker),
+        None,
+    )
+    .await
+    .expect_error(404, "not_found");
     let media = app
         .client
         .get(app.url(&thumbnail))

@@ -17,6 +17,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 pub mod ownership;
 pub mod photos;
+pub mod profiles;
 
 /// Browsers ask for the refresh token as an httpOnly cookie, out of reach of scripts.
 const DELIVERY_HEADER: &str = "X-Token-Delivery";

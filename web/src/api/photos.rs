@@ -17,6 +17,7 @@ use super::{Api, ApiFailure, expect_nothing, receive, send};
 pub struct FeedQuery {
     pub sort: PhotoSort,
     pub owner: Option<i64>,
+    pub creator: Option<i64>,
     pub tag: Option<String>,
 }
 
@@ -36,6 +37,9 @@ impl Api {
         )];
         if let Some(owner) = query.owner {
             params.push(("owner", owner.to_string()));
+        }
+        if let Some(creator) = query.creator {
+            params.push(("creator", creator.to_string()));
         }
         if let Some(tag) = &query.tag {
             params.push(("tag", tag.clone()));

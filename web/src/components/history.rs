@@ -6,6 +6,7 @@ use gallery_types::{
 };
 use yew::{Callback, Html, Properties, function_component, html, use_state};
 
+use super::person_link;
 use crate::{
     api::ApiFailure,
     hooks::use_load,
@@ -68,22 +69,26 @@ pub fn history_timeline(props: &HistoryTimelineProps) -> Html {
         }
         Some(Ok((history, verification))) => {
             let name = |party: &Option<HistoryParty>| match party {
-                Some(HistoryParty { user: Some(user) }) => user.display_name.clone(),
-                Some(HistoryParty { user: None }) => i18n.t(Text::PrivateCollector).to_owned(),
-                None => String::new(),
+                Some(HistoryParty { user: Some(user) }) => person_link(user),
+                Some(HistoryParty { user: None }) => html! { i18n.t(Text::PrivateCollector) },
+                None => Html::default(),
             };
-            let step = |entry: &HistoryEntry| -> String {
+            let step = |entry: &HistoryEntry| -> Html {
                 let (from, to) = (name(&entry.from), name(&entry.to));
                 match entry.kind {
-                    HistoryKind::Mint => format!("{} · {to}", i18n.t(Text::HistoryMint)),
-                    HistoryKind::Delete => format!("{} · {from}", i18n.t(Text::HistoryDelete)),
+                    HistoryKind::Mint => {
+                        html! { <>{ i18n.t(Text::HistoryMint) }{ " · " }{ to }</> }
+                    }
+                    HistoryKind::Delete => {
+                        html! { <>{ i18n.t(Text::HistoryDelete) }{ " · " }{ from }</> }
+                    }
                     kind => {
                         let label = match kind {
                             HistoryKind::Gift => Text::HistoryGift,
                             HistoryKind::Claim => Text::HistoryClaim,
                             _ => Text::HistoryTrade,
                         };
-                        format!("{} · {from} → {to}", i18n.t(label))
+                        html! { <>{ i18n.t(label) }{ " · " }{ from }{ " → " }{ to }</> }
                     }
                 }
             };

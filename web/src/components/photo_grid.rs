@@ -148,6 +148,7 @@ fn placement(query: &FeedQuery, new_photos: NewPhotos, photo: &Photo) -> Option<
     // A new photo has no favorites yet: its place in a popular feed is at the far end.
     let belongs = query.sort == PhotoSort::New
         && query.owner.is_none_or(|owner| owner == photo.owner.id)
+        && query.creator.is_none_or(|creator| creator == photo.creator.id)
         // The feed matches a tag exactly, as it is written.
         && query
             .tag

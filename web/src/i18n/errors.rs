@@ -38,6 +38,12 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::ObjectNotOwned) => Text::ErrorObjectNotOwned,
             Some(ErrorCode::InvalidRecipient) => Text::ErrorInvalidRecipient,
             Some(ErrorCode::ClaimLinkGone) => Text::ErrorClaimLinkGone,
+            Some(ErrorCode::ProfilePrivate) => Text::ErrorProfilePrivate,
+            Some(ErrorCode::ProfilePublic) => Text::ErrorProfilePublic,
+            Some(ErrorCode::RequestExists) => Text::ErrorRequestExists,
+            Some(ErrorCode::RequestClosed) => Text::ErrorRequestClosed,
+            Some(ErrorCode::RequestCoolingOff) => Text::ErrorRequestCoolingOff,
+            Some(ErrorCode::NotRequestParty) => Text::ErrorNotRequestParty,
             Some(ErrorCode::CannotClaimOwnLink) => Text::OwnClaimLink,
             Some(
                 ErrorCode::InvalidToken

@@ -7,7 +7,7 @@ use yew_router::prelude::Link;
 
 use crate::{
     api::ApiFailure,
-    components::{PageIntro, Placeholder, SignInPrompt},
+    components::{PageIntro, Placeholder, SignInPrompt, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -91,8 +91,8 @@ pub fn claim(props: &ClaimProps) -> Html {
                     <div>
                         <h2>{ if photo.title.is_empty() { "—".to_owned() } else { photo.title.clone() } }</h2>
                         <dl class="facts">
-                            <dt>{ i18n.t(Text::Creator) }</dt><dd>{ &photo.creator.display_name }</dd>
-                            <dt>{ i18n.t(Text::Owner) }</dt><dd>{ &photo.owner.display_name }</dd>
+                            <dt>{ i18n.t(Text::Creator) }</dt><dd>{ person_link(&photo.creator) }</dd>
+                            <dt>{ i18n.t(Text::Owner) }</dt><dd>{ person_link(&photo.owner) }</dd>
                             <dt>{ i18n.t(Text::LinkExpires) }</dt><dd>{ crate::i18n::moment(preview.expires_at) }</dd>
                         </dl>
                         { action }

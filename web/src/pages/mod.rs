@@ -1,5 +1,4 @@
-//! One component per route. Each page grows into its own file when its feature lands; until
-//! then it introduces the section in the reader's language.
+//! One component per route, each in its own file.
 
 mod approve;
 mod claim;
@@ -7,7 +6,9 @@ mod collection;
 mod favorites;
 mod gallery;
 mod photo;
+mod profile;
 mod provenance;
+mod requests;
 mod scanner;
 mod search;
 mod settings;
@@ -21,7 +22,9 @@ pub use collection::Collection;
 pub use favorites::Favorites;
 pub use gallery::Gallery;
 pub use photo::PhotoPage as Photo;
+pub use profile::Profile;
 pub use provenance::Provenance;
+pub use requests::ProfileRequests;
 pub use scanner::Scanner;
 pub use search::Search;
 pub use settings::Settings;
@@ -29,7 +32,7 @@ pub use sign_in::SignIn;
 pub use trades::{TradeQuery, Trades};
 pub use upload::Upload;
 
-use yew::{Html, Properties, function_component, html};
+use yew::{Html, function_component, html};
 use yew_router::prelude::Link;
 
 use crate::{
@@ -37,40 +40,6 @@ use crate::{
     i18n::{Text, use_i18n},
     route::Route,
 };
-
-#[derive(Debug, PartialEq, Properties)]
-struct SectionProps {
-    name: &'static str,
-    title: Text,
-    lead: Text,
-}
-
-/// A section whose feature has not landed yet: its purpose, and that it is coming.
-#[function_component(Section)]
-fn section(props: &SectionProps) -> Html {
-    let i18n = use_i18n();
-    html! {
-        <section class="page" data-page={props.name}>
-            <PageIntro title={props.title} lead={props.lead} />
-            <div class="card">{ i18n.t(Text::ComingSoon) }</div>
-        </section>
-    }
-}
-
-#[derive(Debug, PartialEq, Properties)]
-pub struct ProfileProps {
-    pub handle: String,
-}
-
-#[function_component(Profile)]
-pub fn profile(_props: &ProfileProps) -> Html {
-    html! { <Section name="profile" title={Text::ProfileTitle} lead={Text::ProfileLead} /> }
-}
-
-#[function_component(ProfileRequests)]
-pub fn profile_requests() -> Html {
-    html! { <Section name="requests" title={Text::RequestsTitle} lead={Text::RequestsLead} /> }
-}
 
 #[function_component(NotFound)]
 pub fn not_found() -> Html {
@@ -93,7 +62,7 @@ pub fn switch(route: Route) -> Html {
         Route::Collection => html! { <Collection /> },
         Route::Favorites => html! { <Favorites /> },
         Route::Trades => html! { <Trades /> },
-        Route::Profile { handle } => html! { <Profile {handle} /> },
+        Route::Profile { user } => html! { <Profile {user} /> },
         Route::ProfileRequests => html! { <ProfileRequests /> },
         Route::Search => html! { <Search /> },
         Route::Settings => html! { <Settings /> },

@@ -11,7 +11,7 @@ use yew_router::{hooks::use_navigator, prelude::Link};
 
 use crate::{
     api::ApiFailure,
-    components::{HistoryTimeline, PageIntro, Placeholder, ownership_panel},
+    components::{HistoryTimeline, PageIntro, Placeholder, ownership_panel, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
@@ -147,8 +147,8 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                             <p class="tags">{ for current.tags.iter().map(|tag| html! { <span class="badge">{ format!("#{tag}") }</span> }) }</p>
                         }
                         <dl class="facts">
-                            <dt>{ i18n.t(Text::Creator) }</dt><dd>{ &current.creator.display_name }</dd>
-                            <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="photo-owner">{ &current.owner.display_name }</dd>
+                            <dt>{ i18n.t(Text::Creator) }</dt><dd>{ person_link(&current.creator) }</dd>
+                            <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="photo-owner">{ person_link(&current.owner) }</dd>
                             <dt>{ i18n.t(Text::Size) }</dt><dd>{ format!("{} × {} · {}", current.width, current.height, current.format.to_ascii_uppercase()) }</dd>
                         </dl>
                         if was_deleted {

@@ -8,7 +8,7 @@ use yew_router::prelude::Link;
 
 use crate::{
     api::ApiFailure,
-    components::{HistoryTimeline, PageIntro, Placeholder},
+    components::{HistoryTimeline, PageIntro, Placeholder, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
@@ -78,8 +78,8 @@ pub fn provenance(props: &ProvenanceProps) -> Html {
                         <div>
                             <h2>{ if photo.title.is_empty() { "—".to_owned() } else { photo.title.clone() } }</h2>
                             <dl class="facts">
-                                <dt>{ i18n.t(Text::Creator) }</dt><dd>{ &photo.creator.display_name }</dd>
-                                <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="provenance-owner">{ &photo.owner.display_name }</dd>
+                                <dt>{ i18n.t(Text::Creator) }</dt><dd>{ person_link(&photo.creator) }</dd>
+                                <dt>{ i18n.t(Text::Owner) }</dt><dd data-testid="provenance-owner">{ person_link(&photo.owner) }</dd>
                             </dl>
                         </div>
                         <figure class="provenance-qr">

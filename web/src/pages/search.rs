@@ -8,7 +8,7 @@ use yew::{
 };
 
 use crate::{
-    components::{PageIntro, PhotoCard},
+    components::{PageIntro, PhotoCard, person_link},
     hooks::use_load_after,
     i18n::{Text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
@@ -72,7 +72,7 @@ pub fn search() -> Html {
                 if !found.users.is_empty() {
                     <ul class="people" data-testid="people-results">
                         { for found.users.iter().map(|user| html! {
-                            <li><strong>{ &user.display_name }</strong>{ user.handle.as_ref().map(|handle| format!(" @{handle}")).unwrap_or_default() }</li>
+                            <li>{ person_link(&user) }{ user.handle.as_ref().map(|handle| format!(" @{handle}")).unwrap_or_default() }</li>
                         }) }
                     </ul>
                 }

@@ -1,8 +1,10 @@
-//! Settings: profile (handle, name, bio, language, privacy), password, sessions (kept
-//! current when sessions end elsewhere), signing out.
+//! Settings: profile (handle, name, bio, language, privacy), who may see a private profile
+//! (with revoking), password, sessions (kept current when sessions end elsewhere), signing
+//! out.
 
 use gallery_types::{
-    ChangePasswordRequest, Event, Language, Me, RemovePasswordRequest, SessionInfo, UpdateMeRequest,
+    ChangePasswordRequest, Event, Language, Me, ProfileRequestBox, ProfileRequestState,
+    RemovePasswordRequest, SessionInfo, UpdateMeRequest,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::{
@@ -11,7 +13,7 @@ use yew::{
 };
 
 use crate::{
-    components::{PageIntro, SignInPrompt},
+    components::{PageIntro, RequestList, SignInPrompt},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     max_bridge,
@@ -30,6 +32,13 @@ pub fn settings() -> Html {
             <div class="stack">
                 <ProfileForm signed_in={(**signed_in).clone()} />
                 <PasswordForm signed_in={(**signed_in).clone()} />
+                if signed_in.user.is_private {
+                    <section class="card" data-testid="access-list">
+                        <h2>{ i18n.t(Text::AccessTitle) }</h2>
+                        <p class="muted small">{ i18n.t(Text::AccessLead) }</p>
+                        <RequestList box_={ProfileRequestBox::Incoming} state={Some(ProfileRequestState::Approved)} empty={Text::NoOneHasAccess} />
+                    </section>
+                }
                 <Sessions />
                 <SignOut has_password={signed_in.user.has_password} />
             </div>

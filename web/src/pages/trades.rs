@@ -14,7 +14,7 @@ use yew_router::hooks::use_location;
 
 use crate::{
     api::{ApiFailure, ownership::OfferAction, photos::FeedQuery},
-    components::{PageIntro, PersonPicker, SignInPrompt},
+    components::{PageIntro, PersonPicker, SignInPrompt, person_link},
     hooks::use_load,
     i18n::{I18n, Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -248,7 +248,7 @@ fn offer_card(props: &OfferCardProps) -> Html {
     html! {
         <li class="card offer" data-testid="offer" data-offer-id={offer.id.to_string()} data-state={offer.state.as_str()}>
             <p>
-                <strong>{ if incoming { i18n.t(Text::OfferFrom) } else { i18n.t(Text::OfferTo) } }{ " " }{ &other.display_name }</strong>
+                <strong>{ if incoming { i18n.t(Text::OfferFrom) } else { i18n.t(Text::OfferTo) } }{ " " }{ person_link(&other) }</strong>
                 <span class="badge">{ i18n.t(state_text(offer.state)) }</span>
             </p>
             <div class="offer-sides">

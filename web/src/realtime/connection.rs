@@ -9,7 +9,7 @@ use std::{
     rc::Rc,
 };
 
-use gallery_types::{ClientMessage, Event, ServerMessage, close_code};
+use gallery_types::{ClientMessage, Event, ProfileRequestState, ServerMessage, close_code};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
@@ -298,9 +298,20 @@ impl Connection {
                 }
                 self.hub.last_seq.set(Some(*seq));
                 // Someone's photos appeared or disappeared: which ones, only a reload tells.
-                if let Event::ProfileVisibility(change) = event
-                    && Some(change.user_id) != self.viewer.get()
-                {
+                let viewer = self.viewer.get();
+                let reload = match event {
+                    Event::ProfileVisibility(change) => Some(change.user_id) != viewer,
+                    // Access to a private collection granted or taken back, for this viewer.
+                    Event::ProfileRequestChanged(changed) => {
+                        Some(changed.request.requester.id) == viewer
+                            && matches!(
+                                changed.request.state,
+                                ProfileRequestState::Approved | ProfileRequestState::Revoked
+                            )
+                    }
+                    _ => false,
+                };
+                if reload {
                     self.on_status.emit(StatusChange::Reload);
                 }
             }
