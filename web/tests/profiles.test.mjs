@@ -48,7 +48,8 @@ test('a private profile is requested, approved elsewhere and shown without a rel
   assert.equal(await petrPage.page.locator('[data-testid="profile-collection"]').count(), 0);
   assert.equal(await petrPage.page.locator(`img[alt="Night train"]`).count(), 0);
   const ask = petrPage.page.locator('[data-testid="request-access"]');
-  assert.ok(await ask.isVisible() && await ask.isEnabled(), 'the request button can be used');
+  await ask.waitFor();
+  assert.ok(await ask.isEnabled(), 'the request button can be used');
   await screenshot(petrPage.page, 'phone-profile-private');
   await petrPage.page.locator('textarea[name="message"]').fill('We met at the exhibition');
   await ask.click();
@@ -105,7 +106,7 @@ test('names link to profiles, and a public profile shows its counts and both tab
   await viewer.waitForURL(/\/users\/vera_public$/);
   const counts = viewer.locator('[data-testid="profile-counts"]');
   await counts.waitFor();
-  assert.match(await counts.textContent(), /1 objects/);
+  assert.match(await counts.textContent(), /1 owned/);
   await expectImagesShown(viewer, '[data-testid="profile-collection"] img[alt="Quiet river"]');
   await viewer.locator('[data-testid="tab-created"]').click();
   await expectImagesShown(viewer, '[data-testid="profile-collection"] img[alt="Quiet river"]');

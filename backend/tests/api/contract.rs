@@ -284,6 +284,105 @@ async fn ownership_answers_and_events_match_the_spec() {
 }
 
 #[tokio::test]
+async fn profile_answers_and_events_match_the_spec() {
+    use crate::trading::{call, mint};
+    use reqwest::Method;
+
+    let app = spawn_app().await;
+    let owner = app.sign_in(5021, "Olga", Some("olga_5021")).await;
+    let asker = app.sign_in(5022, "Petr", None).await;
+    mint(&app, &owner, 521).await;
+    let private = json!({ "is_private": true });
+    call(&app, Method::PATCH, "/api/me", Some(&owner), Some(private))
+        .await
+        .expect(200);
+
+    let profile = validator_for(&app, "Profile").await;
+    let restricted = call(
+        &app,
+        Method::GET,
+        "/api/users/olga_5021",
+        Some(&asker),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(restricted["counts"].is_null() && restricted["request"].is_null());
+    assert_valid(&profile, &restricted);
+    let body = json!({ "owner_id": owner.user_id(), "message": "hello" });
+    let request = call(
+        &app,
+        Method::POST,
+        "/api/profile-requests",
+        Some(&asker),
+        Some(body),
+    )
+    .await
+    .expect(201);
+    assert!(request["decided_at"].is_null() && request["revoked_at"].is_null());
+    assert_valid(&validator_for(&app, "ProfileRequest").await, &request);
+    let pending = call(
+        &app,
+        Method::GET,
+        "/api/users/olga_5021",
+        Some(&asker),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_valid(&profile, &pending);
+    let path = format!("/api/profile-requests/{}/approve", request["id"]);
+    call(&app, Method::POST, &path, Some(&owner), None)
+        .await
+        .expect(200);
+    let granted = call(
+        &app,
+        Method::GET,
+        "/api/users/olga_5021",
+        Some(&asker),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(granted["counts"].is_object());
+    assert_valid(&profile, &granted);
+    let page = call(
+        &app,
+        Method::GET,
+        "/api/profile-requests?box=incoming",
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_valid(&validator_for(&app, "ProfileRequestPage").await, &page);
+    let photos = call(
+        &app,
+        Method::GET,
+        "/api/users/olga_5021/photos?tab=created",
+        Some(&asker),
+        None,
+    )
+    .await
+    .expect(200);
+    assert_valid(&validator_for(&app, "PhotoPage").await, &photos);
+
+    let validator = validator_for(&app, "EventPage").await;
+    for user in [&owner, &asker] {
+        let page = events_after(&app, user, 0).await;
+        assert_valid(&validator, &page);
+        let states: Vec<&str> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["event"]["kind"] == "profile_request_changed")
+            .map(|event| event["event"]["request"]["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["pending", "approved"]);
+    }
+}
+
+#[tokio::test]
 async fn nulls_the_server_sends_are_declared() {
     let app = spawn_app().await;
     let without_handle = app.sign_in(5002, "Pavel", None).await;

@@ -521,6 +521,26 @@ async fn both_sides_follow_a_request_live_and_a_revocation_takes_effect_at_once(
         .unwrap();
     assert_eq!(media.status(), 200);
     assert_eq!(media.headers()["cache-control"], "private, no-cache");
+    // An `<img>` sends no header: the web client's media cookie carries the viewer.
+    let with_cookie = |token: &str| {
+        app.client
+            .get(app.url(&thumbnail))
+            .header("Cookie", format!("theme=dark; gallery_media={token}"))
+            .send()
+    };
+    assert_eq!(
+        with_cookie(&asker.access_token).await.unwrap().status(),
+        200
+    );
+    assert_eq!(with_cookie("not-a-token").await.unwrap().status(), 404);
+    let elsewhere = app
+        .client
+        .get(app.url(&format!("/api/photos/{photo_id}")))
+        .header("Cookie", format!("gallery_media={}", asker.access_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 404, "the cookie is read for media only");
     act(&app, &owner, id, "revoke").await.expect(200);
     for socket in [&mut owner_socket, &mut asker_socket] {
         assert_eq!(request_event(socket).await["state"], "revoked");
@@ -542,6 +562,10 @@ async fn both_sides_follow_a_request_live_and_a_revocation_takes_effect_at_once(
         .await
         .unwrap();
     assert_eq!(media.status(), 404);
+    assert_eq!(
+        with_cookie(&asker.access_token).await.unwrap().status(),
+        404
+    );
 
     // Her next change does not reach him; the owner's own socket still gets it.
     let edit = json!({ "title": "Friends only" });

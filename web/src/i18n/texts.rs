@@ -720,7 +720,7 @@ impl Text {
             ),
             Text::TabOwned => ("Коллекция", "Collection"),
             Text::TabCreated => ("Созданные", "Created"),
-            Text::CountOwned => ("объектов", "objects"),
+            Text::CountOwned => ("в коллекции", "owned"),
             Text::CountCreated => ("создано", "created"),
             Text::CountFavorites => ("в избранном", "favorited"),
             Text::EmptyProfileCollection => ("Здесь пока ничего нет.", "Nothing here yet."),

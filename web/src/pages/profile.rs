@@ -122,7 +122,7 @@ fn header(i18n: &I18n, profile: &ProfileData) -> Html {
                 <p class="muted">
                     { profile.handle.as_ref().map(|handle| format!("@{handle}")).unwrap_or_default() }
                     if profile.is_private {
-                        { " " }<span class="badge" data-testid="private-badge">{ format!("🔒 {}", i18n.t(Text::PrivateBadge)) }</span>
+                        { " " }<span class="badge" data-testid="private-badge">{ i18n.t(Text::PrivateBadge) }</span>
                     }
                 </p>
                 if let Some(bio) = profile.bio.as_ref().filter(|bio| !bio.is_empty()) {
@@ -304,7 +304,7 @@ fn restricted(props: &RestrictedProps) -> Html {
     };
     html! {
         <div class="card" data-testid="profile-restricted">
-            <h2>{ format!("🔒 {}", i18n.t(Text::ProfilePrivate)) }</h2>
+            <h2>{ i18n.t(Text::ProfilePrivate) }</h2>
             <p class="muted">{ i18n.t(Text::ProfilePrivateLead) }</p>
             if let Some(text) = last_answer {
                 <p class="muted">{ i18n.t(text) }</p>
