@@ -72,7 +72,7 @@ pub fn search() -> Html {
                 if !found.users.is_empty() {
                     <ul class="people" data-testid="people-results">
                         { for found.users.iter().map(|user| html! {
-                            <li>{ person_link(&user) }{ user.handle.as_ref().map(|handle| format!(" @{handle}")).unwrap_or_default() }</li>
+                            <li>{ person_link(user) }{ user.handle.as_ref().map(|handle| format!(" @{handle}")).unwrap_or_default() }</li>
                         }) }
                     </ul>
                 }

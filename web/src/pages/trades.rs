@@ -248,7 +248,7 @@ fn offer_card(props: &OfferCardProps) -> Html {
     html! {
         <li class="card offer" data-testid="offer" data-offer-id={offer.id.to_string()} data-state={offer.state.as_str()}>
             <p>
-                <strong>{ if incoming { i18n.t(Text::OfferFrom) } else { i18n.t(Text::OfferTo) } }{ " " }{ person_link(&other) }</strong>
+                <strong>{ if incoming { i18n.t(Text::OfferFrom) } else { i18n.t(Text::OfferTo) } }{ " " }{ person_link(other) }</strong>
                 <span class="badge">{ i18n.t(state_text(offer.state)) }</span>
             </p>
             <div class="offer-sides">
