@@ -212,6 +212,7 @@ pub enum Text {
     ErrorInvalidImage,
     ErrorInvalidPhoto,
     ErrorNotOwner,
+    ProfileTitle,
     ProfilePrivate,
     ProfilePrivateLead,
     PrivateBadge,
@@ -686,6 +687,7 @@ impl Text {
                 "Это может сделать только владелец.",
                 "Only the owner can do this.",
             ),
+            Text::ProfileTitle => ("Профиль", "Profile"),
             Text::ProfilePrivate => ("Закрытый профиль", "Private profile"),
             Text::ProfilePrivateLead => (
                 "Владелец показывает коллекцию только тем, кому разрешил.",

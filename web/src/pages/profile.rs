@@ -73,13 +73,22 @@ pub fn profile(props: &ProfileProps) -> Html {
             }
         });
     }
-    let body = match &*profile {
-        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
-        Some(Err(failure)) if failure.status() == Some(404) => {
-            html! { <div class="card" data-testid="user-not-found">{ i18n.t(Text::UserNotFound) }</div> }
+    // Until there is a name to head the page, the page says what it is.
+    let untitled = |body: Html| {
+        html! {
+            <>
+                <h1>{ i18n.t(Text::ProfileTitle) }</h1>
+                { body }
+            </>
         }
+    };
+    let body = match &*profile {
+        None => untitled(html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }),
+        Some(Err(failure)) if failure.status() == Some(404) => untitled(
+            html! { <div class="card" data-testid="user-not-found">{ i18n.t(Text::UserNotFound) }</div> },
+        ),
         Some(Err(failure)) => {
-            html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
+            untitled(html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> })
         }
         Some(Ok(profile)) => html! {
             <>
