@@ -128,6 +128,7 @@ impl Application {
         let routes = routes(&self.config, self.shared.clone());
         let maintenance = tokio::spawn(maintain(self.shared.clone()));
         let offer_expiry = tokio::spawn(expire_offers(self.shared.pool.clone()));
+        let event_relay = tokio::spawn(events::relay::run(self.shared.pool.clone()));
         let hub = self.shared.realtime.hub.clone();
         let fan_out = tokio::spawn(
             hub.clone()
@@ -145,6 +146,7 @@ impl Application {
             .await;
         maintenance.abort();
         offer_expiry.abort();
+        event_relay.abort();
         fan_out.abort();
         served.context("the HTTP server failed")?;
         self.shared.pool.close().await;

@@ -277,8 +277,9 @@ impl EventHub {
             let batch = sqlx::query_as!(
                 StoredEvent,
                 r#"
-                select seq, kind, audience, payload::text as "payload!" from events
-                where seq > $1 order by seq limit $2
+                select seq as "seq!", kind as "kind!", audience, payload::text as "payload!"
+                from events_between($1, 9223372036854775807)
+                order by seq limit $2
                 "#,
                 after,
                 FETCH_BATCH,

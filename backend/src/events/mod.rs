@@ -1,20 +1,26 @@
-//! Events: every change, with a global sequence number, written in the same transaction as the
-//! change it describes, and fanned out to every instance's WebSocket clients by the [`hub`].
+//! Events: every change, written in the same transaction as the change it describes, given
+//! its global sequence number by the [`relay`] once it can no longer be preceded, and fanned
+//! out to every instance's WebSocket clients by the [`hub`].
 //!
-//! The ordering guarantee lives in the database (`publish_event`, migration 0004): event-writing
-//! transactions commit in sequence order, so whoever has seen event N has seen every earlier
-//! event that will ever exist, and resuming "after N" never skips one that committed late.
+//! The ordering guarantee lives in the database (`settle_events`, migration 0010): an event is
+//! numbered only once every transaction older than its own has ended, after everything
+//! numbered before, so whoever has seen event N has seen every earlier event that will ever
+//! exist, and resuming "after N" never skips one that committed late. Writers take no lock
+//! and send no `NOTIFY`: they commit as freely as any other transaction.
 
 pub mod hub;
+pub mod relay;
+
+use std::time::{Duration, Instant};
 
 use gallery_types::{Event, SequencedEvent};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 pub use hub::{EventHub, SharedEvent, Subscription};
 
 use crate::db::{DbError, During};
 
-/// The `NOTIFY` channel events are announced on (payload: the sequence number).
+/// The `NOTIFY` channel the relay announces numbered events on (payload: the newest number).
 pub const EVENTS_CHANNEL: &str = "gallery_events";
 
 /// Who may see an event.
@@ -38,9 +44,8 @@ impl Audience {
     }
 }
 
-/// Appends `event` for `audience`; it becomes visible, and is announced, when the surrounding
-/// transaction commits. Call it last in the transaction: from here to the commit, other
-/// event-writing transactions wait (see the module documentation).
+/// Appends `event` for `audience`; it is numbered and announced soon after the surrounding
+/// transaction commits (see the module documentation). Returns its entry in the table.
 pub async fn publish(
     connection: &mut PgConnection,
     audience: &Audience,
@@ -49,7 +54,7 @@ pub async fn publish(
     let payload = serde_json::to_string(event).expect("events always serialize");
     let parties = event.parties();
     sqlx::query_scalar!(
-        r#"select publish_event($1, $2, $3::text::json, $4, $5) as "seq!""#,
+        r#"select publish_event($1, $2, $3::text::json, $4, $5) as "entry!""#,
         event.kind(),
         audience.as_column(),
         payload,
@@ -62,8 +67,7 @@ pub async fn publish(
 }
 
 /// Events a transaction will publish, gathered while it works and published together at its
-/// end (see [`publish`]: from the first event to the commit, other event-writing
-/// transactions wait).
+/// end, in the order they were gathered.
 #[derive(Debug, Default)]
 pub struct Outbox {
     events: Vec<(Audience, Event)>,
@@ -80,6 +84,52 @@ impl Outbox {
             publish(connection, audience, event).await?;
         }
         Ok(())
+    }
+}
+
+/// Numbers the events that can be numbered now — those no running
+/// transaction can precede any more — and announces them; returns the newest number given
+/// (None: nothing was ready). The [`relay`] calls it every few milliseconds; a read of the
+/// event log calls it first, so that the log includes what committed just before.
+pub async fn settle(executor: impl PgExecutor<'_>) -> Result<Option<i64>, DbError> {
+    sqlx::query_scalar!("select settle_events()")
+        .fetch_one(executor)
+        .await
+        .during("number settled events")
+}
+
+/// Numbers what committed before this call, waiting (at most `patience`) while an older
+/// transaction still running holds it back: a read of the event log right after a change
+/// includes the change. (Should patience run out, the read shows what is numbered, and the
+/// rest follows on the next read.)
+pub async fn settle_what_committed(pool: &PgPool, patience: Duration) -> Result<(), DbError> {
+    let started = Instant::now();
+    let now =
+        sqlx::query_scalar!(r#"select pg_snapshot_xmax(pg_current_snapshot())::text as "now!""#)
+            .fetch_one(pool)
+            .await
+            .during("read the current transaction id")?;
+    loop {
+        settle(pool).await?;
+        let waiting = sqlx::query_scalar!(
+            r#"
+            select exists (
+                select 1 from events e
+                where e.xid < $1::text::xid8
+                  and e.xid >= coalesce(
+                      (select horizon from event_batches order by last_seq desc limit 1), '0'
+                  )
+            ) as "waiting!"
+            "#,
+            now
+        )
+        .fetch_one(pool)
+        .await
+        .during("look for events not numbered yet")?;
+        if !waiting || started.elapsed() >= patience {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -106,9 +156,9 @@ pub async fn visible_between(
     sqlx::query_as!(
         StoredEvent,
         r#"
-        select seq, kind, audience, payload::text as "payload!" from events
-        where seq > $1 and seq <= $2
-          and event_visible_to(audience, kind, photo_id, parties, $3::bigint)
+        select seq as "seq!", kind as "kind!", audience, payload::text as "payload!"
+        from events_between($1, $2)
+        where event_visible_to(audience, kind, photo_id, parties, $3::bigint)
         order by seq
         limit $4
         "#,
@@ -124,7 +174,7 @@ pub async fn visible_between(
 
 /// The newest sequence number (0 before the first event).
 pub async fn head(pool: &PgPool) -> Result<i64, DbError> {
-    sqlx::query_scalar!(r#"select coalesce(max(seq), 0) as "seq!" from events"#)
+    sqlx::query_scalar!(r#"select coalesce(max(last_seq), 0) as "seq!" from event_batches"#)
         .fetch_one(pool)
         .await
         .during("read the newest event's number")
@@ -154,7 +204,14 @@ pub fn resume_point(after: Option<i64>, head: i64, window: i64) -> Resume {
 /// as new events arrive, never reaches for an event already deleted.
 pub async fn delete_old(pool: &PgPool, window: i64) -> Result<u64, DbError> {
     Ok(sqlx::query!(
-        "delete from events where seq <= (select max(seq) from events) - 2 * $1::bigint",
+        r#"
+        with old as (
+            delete from event_batches
+            where last_seq <= (select max(last_seq) from event_batches) - 2 * $1::bigint
+            returning entries
+        )
+        delete from events where entry in (select unnest(entries) from old)
+        "#,
         window
     )
     .execute(pool)

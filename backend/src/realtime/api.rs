@@ -1,6 +1,6 @@
 //! The HTTP side of realtime: socket tickets, and catching up on events without a socket.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use gallery_types::{EventPage, WsTicket};
 use poem::web::Data;
@@ -18,6 +18,9 @@ use crate::{
 
 /// Most events one `GET /api/events` answers with.
 const MAX_EVENTS_PAGE: i64 = 500;
+
+/// How long a read of the event log waits for what committed before it to be numbered.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(2);
 
 error_responses! {
     /// Errors of `POST /api/ws/ticket`.
@@ -79,6 +82,8 @@ impl RealtimeApi {
         limit: Query<Option<i64>>,
     ) -> Result<Json<EventPage>, EventsError> {
         let limit = limit.0.unwrap_or(MAX_EVENTS_PAGE);
+        // What committed before this read is in it.
+        events::settle_what_committed(&pool, SETTLE_PATIENCE).await?;
         let head = events::head(&pool).await?;
         let after = match events::resume_point(after.0, head, realtime.config.events_window) {
             Resume::From(after) => after,

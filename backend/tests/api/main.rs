@@ -6,6 +6,7 @@
 
 mod contract;
 mod errors;
+mod event_stream;
 mod exchange;
 mod health;
 mod helpers;

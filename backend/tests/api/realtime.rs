@@ -22,12 +22,17 @@ use crate::{
     sockets::{Open, refusal},
 };
 
-/// Every sequence number in the test's database, in order.
+/// Every sequence number in the test's database, in order, once everything committed has
+/// been numbered.
 async fn stored_sequence(app: &TestApp) -> Vec<i64> {
     let mut connection = sqlx::PgConnection::connect(database_url(&app.database).as_str())
         .await
         .unwrap();
-    sqlx::query_scalar("select seq from events order by seq")
+    sqlx::query("select settle_events()")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    sqlx::query_scalar("select seq from events_between(0, 9223372036854775807) order by seq")
         .fetch_all(&mut connection)
         .await
         .unwrap()
@@ -641,11 +646,22 @@ async fn a_client_too_far_behind_is_told_to_reload() {
     let app = spawn_app_with(|config| config.realtime.events_window = 5).await;
     let ann = app.sign_in(9001, "Ann", None).await;
     let photo_id = photo_of(&app, &ann, 8).await;
-    let (_, start) = app.open(Open::default()).await;
+    let (mut live, start) = app
+        .open(Open {
+            after: Some(0),
+            ..Open::default()
+        })
+        .await;
+    live.event().await;
     for on in [true, false, true, false, true, false] {
         toggle_favorite(&app, &ann, photo_id, on).await;
     }
-    let head = *stored_sequence(&app).await.last().unwrap();
+    // This instance has every one of them once a live socket has.
+    let mut head = 0;
+    for _ in 0..6 {
+        head = live.event().await.0;
+    }
+    assert_eq!(head, *stored_sequence(&app).await.last().unwrap());
 
     let (_, behind) = app
         .open(Open {

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The write ceiling of the event stream: event-writing commits per second at 64 clients
+# through the product's own write path (`publish_event`, numbered by the running server's
+# relay as in production) against the same insert into an identical table with no event
+# machinery — one run, one throwaway PostgreSQL, the two measured in turns. Writes the result
+# into BENCHMARKS.md (the "Write ceiling" section), with the command and the machine.
+#
+#   scripts/bench-writes.sh           the full run (4 × 20 s per path); updates BENCHMARKS.md
+#   scripts/bench-writes.sh --quick   2 × 2 s per path, printed only (scripts/test.sh runs it
+#                                     so that the harness keeps working)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+clients=64
+if $quick; then rounds=2 seconds=2; else rounds=4 seconds=20; fi
+
+ensure_postgres
+gallery_bin=${GALLERY_BIN:-target/release/gallery}
+if [ -z "${GALLERY_BIN:-}" ]; then
+  log "building the server (release)"
+  cargo build --release --locked -p gallery --bin gallery
+fi
+
+scratch=$(mktemp -d -t gallery-bench.XXXXXX)
+chmod 755 "$scratch"
+pg_base="$scratch/postgres"
+server_pid=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  pg_stop "$pg_base"
+  rm -rf "$scratch"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "starting a throwaway PostgreSQL"
+pg_init "$pg_base" postgres
+pg_start "$pg_base"
+as_pg_owner "$PG_BIN/createdb" -h "$pg_base/run" -U postgres bench
+database_url="postgres://postgres@localhost/bench?host=$pg_base/run"
+psql_bench() { as_pg_owner "$PG_BIN/psql" -h "$pg_base/run" -U postgres -d bench -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+log "starting the server on it (it applies the migrations and runs the relay)"
+DATABASE_URL="$database_url" GALLERY_ADDR=127.0.0.1:0 GALLERY_DATA_DIR="$scratch/data" \
+  GALLERY_WEB_DIR="$scratch/no-web-client" GALLERY_BOT_TOKEN="bench-bot:0123456789abcdef" \
+  GALLERY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef" GALLERY_LOG=warn \
+  "$gallery_bin" serve >"$scratch/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 300); do
+  psql_bench -c "select 1 from pg_proc where proname = 'settle_events'" 2>/dev/null | grep -q 1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$scratch/server.log" >&2; die "the server did not start"; }
+  sleep 0.1
+done
+
+# The baseline: the same row into a table just like `events` (columns, defaults, indexes),
+# with nothing else.
+psql_bench -c "create table plain_events (like events including all)"
+payload='{"kind":"favorite_count","photo_id":1,"favorite_count":1}'
+echo "insert into plain_events (kind, audience, payload) values ('favorite_count', null, '$payload');" \
+  >"$scratch/plain.sql"
+echo "select publish_event('favorite_count', null, '$payload'::json, null, null);" \
+  >"$scratch/product.sql"
+
+# tps of one pgbench run of SCRIPT.
+measure() {
+  as_pg_owner "$PG_BIN/pgbench" -h "$pg_base/run" -U postgres -n -c "$clients" -j 2 -T "$seconds" \
+    -f "$1" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+plain_runs=() product_runs=()
+for round in $(seq 1 "$rounds"); do
+  log "round $round of $rounds: $clients clients, $seconds s each"
+  plain_runs+=("$(measure "$scratch/plain.sql")")
+  product_runs+=("$(measure "$scratch/product.sql")")
+done
+
+# Every event written is numbered by the relay soon after (the bench also checks that).
+numbered() { psql_bench -c 'select count(*) from events_between(0, 9223372036854775807)'; }
+written() { psql_bench -c 'select count(*) from events'; }
+for _ in $(seq 1 600); do
+  [ "$(numbered)" = "$(written)" ] && break
+  sleep 0.1
+done
+[ "$(numbered)" = "$(written)" ] || die "$(( $(written) - $(numbered) )) events were not numbered within a minute"
+gaps=$(psql_bench -c 'select max(seq) - count(*) from events_between(0, 9223372036854775807)')
+[ "$gaps" = 0 ] || die "the numbers have $gaps gaps"
+
+mean() { printf '%s\n' "$@" | awk '{ sum += $1 } END { printf "%.0f", sum / NR }'; }
+plain=$(mean "${plain_runs[@]}")
+product=$(mean "${product_runs[@]}")
+ratio=$(awk -v a="$product" -v b="$plain" 'BEGIN { printf "%.2f", a / b }')
+events=$(psql_bench -c 'select count(*) from events')
+machine="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $("$PG_BIN/postgres" --version)"
+
+report=$(cat <<EOF
+## Write ceiling
+
+Event-writing commits per second at $clients clients, through the product's write path
+(\`publish_event\`, while a running server's relay numbers every event) and, as the limit, the
+same insert into a table just like \`events\` with no event machinery. $rounds turns of $seconds s
+each, alternating; the figure is the mean. All $events events were numbered, without gaps.
+
+| path | commits/s | runs | ratio to the limit |
+|---|---|---|---|
+| \`insert into plain_events …\` (the limit) | $plain | ${plain_runs[*]} | 1.00 |
+| \`select publish_event(…)\` (the product) | $product | ${product_runs[*]} | $ratio |
+
+Machine: $machine. Command: \`scripts/bench-writes.sh\` ($(date -u +%Y-%m-%d)).
+EOF
+)
+
+if $quick; then
+  printf '%s\n' "$report"
+  log "write ceiling (quick): product $product commits/s, limit $plain, ratio $ratio"
+  exit 0
+fi
+
+# Replace the section (or add it) in BENCHMARKS.md.
+python3 - "$report" <<'PY'
+import pathlib, re, sys
+path = pathlib.Path("BENCHMARKS.md")
+report = sys.argv[1].strip() + "\n"
+text = path.read_text() if path.exists() else (
+    "# Benchmarks\n\nFigures written by the scripts named with each; never typed in by hand.\n\n"
+)
+pattern = re.compile(r"## Write ceiling\n.*?(?=\n## |\Z)", re.S)
+text = pattern.sub(report, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + report
+path.write_text(text)
+PY
+log "BENCHMARKS.md: product $product commits/s, limit $plain, ratio $ratio"
