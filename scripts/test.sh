@@ -112,6 +112,9 @@ start_server gallery_browser GALLERY_RATE_SIGN_IN_PER_MINUTE=1000
 mkdir -p "$scratch/browser"
 in_background web/tests env TMPDIR="$scratch/browser" GALLERY_BASE_URL="$SERVER_URL" node --test
 
+log "write ceiling benchmark (quick mode: the harness keeps working)"
+scripts/bench-writes.sh --quick >/dev/null
+
 log "API contract: schemathesis and a generated Python client"
 ensure_contract_tools
 contract_tools="$PWD/$CONTRACT_VENV/bin"
