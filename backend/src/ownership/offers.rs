@@ -144,11 +144,19 @@ pub async fn invalidate_holding(
     connection: &mut PgConnection,
     object_id: i64,
 ) -> Result<Vec<i64>, DbError> {
+    // Locked in id order first, as every statement locking several offers does: two changes
+    // of hands invalidating overlapping offers cannot wait on each other in a circle.
     sqlx::query_scalar!(
         r#"
+        with holding as (
+            select id from trade_offers
+            where state = 'pending'
+              and id in (select offer_id from trade_offer_items where object_id = $1)
+            order by id
+            for update
+        )
         update trade_offers set state = 'invalidated', closed_at = now()
-        where state = 'pending'
-          and id in (select offer_id from trade_offer_items where object_id = $1)
+        where id in (select id from holding)
         returning id
         "#,
         object_id
@@ -162,8 +170,14 @@ pub async fn invalidate_holding(
 pub async fn expire_due(connection: &mut PgConnection) -> Result<Vec<i64>, DbError> {
     sqlx::query_scalar!(
         r#"
+        with due as (
+            select id from trade_offers
+            where state = 'pending' and expires_at <= now()
+            order by id
+            for update
+        )
         update trade_offers set state = 'expired', closed_at = expires_at
-        where state = 'pending' and expires_at <= now()
+        where id in (select id from due)
         returning id
         "#,
     )

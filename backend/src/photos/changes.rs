@@ -78,6 +78,26 @@ pub async fn delete(
     user_id: i64,
     photo_id: i64,
 ) -> Result<(), PhotoError> {
+    // A change of hands may lose a race the database detects (a deadlock with another
+    // change of hands, a serialization failure): the whole transaction is run again.
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match delete_once(pool, photos, user_id, photo_id).await {
+            Err(PhotoError::Database(error)) if error.is_retryable() && attempt < ATTEMPTS => {
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn delete_once(
+    pool: &PgPool,
+    photos: &PhotosState,
+    user_id: i64,
+    photo_id: i64,
+) -> Result<(), PhotoError> {
     let mut transaction = pool.begin().await.during("start a photo deletion")?;
     let found = sqlx::query!(
         r#"

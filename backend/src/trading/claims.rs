@@ -121,34 +121,8 @@ impl ClaimsApi {
         body: Json<CreateClaimLinkRequest>,
     ) -> Result<LinkCreated, CreateClaimLinkError> {
         let owner = caller.0.user.id;
-        let minutes = body.expires_in_minutes.unwrap_or(DEFAULT_LIFETIME_MINUTES);
-        let mut transaction = pool.begin().await.during("start making a claim link")?;
-        let object = lock_own_object(&mut transaction, body.object_id, owner).await?;
-        let token = tokens::random_urlsafe(16);
-        let id = sqlx::query_scalar!(
-            r#"
-            insert into claim_links (token, object_id, owner_id, expires_at)
-            values ($1, $2, $3, now() + make_interval(mins => $4))
-            returning id
-            "#,
-            token,
-            object.id,
-            owner,
-            i32::try_from(minutes).unwrap_or(i32::MAX),
-        )
-        .fetch_one(&mut *transaction)
-        .await
-        .during("make a claim link")?;
-        let link = links_of(
-            &mut *transaction,
-            owner,
-            Some(id),
-            &auth.config.bot_username,
-        )
-        .await?
-        .pop()
-        .expect("the link was just made");
-        transaction.commit().await.during("commit a claim link")?;
+        let bot = &auth.config.bot_username;
+        let link = retrying(|| make_link(&pool, owner, &body.0, bot)).await?;
         Ok(LinkCreated::Created(Json(link)))
     }
 
@@ -465,4 +439,40 @@ pub async fn claim(
     outbox.publish(&mut transaction).await?;
     transaction.commit().await.during("commit a claim")?;
     Ok(transfer)
+}
+
+/// `owner` makes a claim link for their object `request.object_id`.
+async fn make_link(
+    pool: &PgPool,
+    owner: i64,
+    request: &CreateClaimLinkRequest,
+    bot_username: &str,
+) -> Result<ClaimLink, TradingError> {
+    let minutes = request
+        .expires_in_minutes
+        .unwrap_or(DEFAULT_LIFETIME_MINUTES);
+    let mut transaction = pool.begin().await.during("start making a claim link")?;
+    let object = lock_own_object(&mut transaction, request.object_id, owner).await?;
+
+    let token = tokens::random_urlsafe(16);
+    let id = sqlx::query_scalar!(
+        r#"
+            insert into claim_links (token, object_id, owner_id, expires_at)
+            values ($1, $2, $3, now() + make_interval(mins => $4))
+            returning id
+            "#,
+        token,
+        object.id,
+        owner,
+        i32::try_from(minutes).unwrap_or(i32::MAX),
+    )
+    .fetch_one(&mut *transaction)
+    .await
+    .during("make a claim link")?;
+    let link = links_of(&mut *transaction, owner, Some(id), bot_username)
+        .await?
+        .pop()
+        .expect("the link was just made");
+    transaction.commit().await.during("commit a claim link")?;
+    Ok(link)
 }
