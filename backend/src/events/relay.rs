@@ -7,7 +7,7 @@
 //! lose its connection, the lock goes with it and another instance takes over within
 //! [`TAKE_OVER_EVERY`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -16,9 +16,16 @@ use crate::db::{DbError, During};
 /// The advisory lock key of the relay (advisory locks are per database).
 const RELAY_LOCK: i64 = 7_412_063_002;
 
-/// How long the relay waits before looking again when it found nothing: the most an event
-/// waits for its number once its transaction and every older one have ended.
-const POLL_EVERY: Duration = Duration::from_millis(5);
+/// How long the relay waits before looking again when it found nothing, while events keep
+/// coming (one was numbered within [`BUSY_FOR`]): the most an event then waits for its number
+/// once its transaction and every older one have ended.
+const POLL_BUSY: Duration = Duration::from_millis(2);
+
+/// The same when nothing has come for a while: a quiet database is asked less often.
+const POLL_QUIET: Duration = Duration::from_millis(10);
+
+/// How long after the last numbered event the relay keeps polling at [`POLL_BUSY`].
+const BUSY_FOR: Duration = Duration::from_secs(1);
 
 /// How often an instance that does not relay checks whether the relay is gone.
 const TAKE_OVER_EVERY: Duration = Duration::from_secs(1);
@@ -54,9 +61,13 @@ async fn relay_while_leading(pool: &PgPool) -> Result<(), DbError> {
         return Ok(());
     }
     tracing::info!("relaying events");
+    let mut last_numbered = Instant::now();
     loop {
-        if super::settle(&mut connection).await?.is_none() {
-            tokio::time::sleep(POLL_EVERY).await;
+        if super::settle(&mut connection).await?.is_some() {
+            last_numbered = Instant::now();
+            continue;
         }
+        let quiet = last_numbered.elapsed() > BUSY_FOR;
+        tokio::time::sleep(if quiet { POLL_QUIET } else { POLL_BUSY }).await;
     }
 }
