@@ -272,6 +272,13 @@ pub struct PhotoConfig {
     /// Seconds the image pipeline may take for one upload (503 past it).
     #[arg(long, env = "GALLERY_DECODE_SECONDS", default_value_t = 60)]
     pub decode_seconds: u64,
+
+    /// Seconds a stored or staged file must be left alone before the sweep may remove it
+    /// (unreferenced after a crash or a failed upload). Keep it above
+    /// GALLERY_UPLOAD_READ_SECONDS + GALLERY_DECODE_SECONDS: an upload's staging file is
+    /// untouched while the image is processed.
+    #[arg(long, env = "GALLERY_SWEEP_GRACE_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sweep_grace_seconds: u64,
 }
 
 /// Request quotas: each key may spend this many requests a minute (the full quota may come

@@ -159,6 +159,11 @@ pub trait During<T> {
 
 impl<T> During<T> for Result<T, sqlx::Error> {
     fn during(self, action: &'static str) -> Result<T, DbError> {
-        self.map_err(|source| DbError { action, source })
+        self.map_err(|source| {
+            if matches!(source, sqlx::Error::PoolTimedOut) {
+                metrics::counter!(crate::telemetry::metrics::POOL_TIMEOUTS).increment(1);
+            }
+            DbError { action, source }
+        })
     }
 }

@@ -72,6 +72,7 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        telemetry::metrics::install();
         db::migrate(&config.database, &config.storage).await?;
         let pool = db::connect(&config.database, &config.storage).await?;
         let (hub, event_listener) =
@@ -194,6 +195,7 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .at("/health", health::health)
         .at("/ready", health::ready)
         .at("/ws", realtime::socket)
+        .at("/metrics", telemetry::metrics::scrape)
         .at(
             "/api/openapi.json",
             make_sync(move |_| {
@@ -248,6 +250,7 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
             let policy = content_security_policy.clone();
             async move { csp::default_policy(next, request, policy).await }
         })
+        .around(telemetry::metrics::record_requests)
         .around(telemetry::log_requests)
 }
 

@@ -18,8 +18,9 @@ use crate::{
 
 /// The cookie a browser sends its access token to `/media` in: an `<img>` cannot send an
 /// `Authorization` header, and files of a private collection are served only to those who may
-/// see them. The web client keeps it equal to its access token; it is read for `/media` only
-/// (a read that changes nothing, so no other site can make it do harm).
+/// see them. The web client keeps it equal to its access token; it is read for `/media` (and
+/// nginx's `auth_request` for it) only (a read that changes nothing, so no other site can make
+/// it do harm).
 pub const MEDIA_COOKIE: &str = "gallery_media";
 
 /// Middleware: resolves the request's [`Caller`] from its `Authorization: Bearer` token (or,
@@ -50,7 +51,9 @@ fn bearer_token(request: &Request) -> Option<&str> {
 }
 
 fn media_cookie(request: &Request) -> Option<&str> {
-    if !request.uri().path().starts_with("/media/") {
+    // `/api/media-access` is nginx asking on behalf of a `/media/` request (its headers).
+    let path = request.uri().path();
+    if !path.starts_with("/media/") && path != "/api/media-access" {
         return None;
     }
     request

@@ -288,6 +288,8 @@ impl EventHub {
             .await
             .during("read new events")?;
             let complete = (batch.len() as i64) < FETCH_BATCH;
+            metrics::counter!(crate::telemetry::metrics::EVENTS_PUBLISHED)
+                .increment(batch.len() as u64);
             for stored in batch {
                 let event = Arc::new(SharedEvent::new(stored));
                 // The watermark moves first. A connection subscribing in between either reads

@@ -10,6 +10,11 @@
 
 use sqlx::{PgConnection, PgPool};
 
+/// The advisory lock `scripts/backup.sh` holds (exclusively, for its whole run): no file is
+/// removed while it is held, so every file the backup's database dump references is still
+/// there when the uploads are copied. Removals skip and leave the file to a later sweep.
+const BACKUP_LOCK: i64 = 7_412_063_004;
+
 use super::storage::MediaStore;
 use crate::db::{DbError, During};
 
@@ -49,6 +54,17 @@ async fn remove_if_unreferenced(
     name: &str,
 ) -> Result<bool, DbError> {
     let mut transaction = pool.begin().await.during("start removing a file")?;
+    let no_backup = sqlx::query_scalar!(
+        r#"select pg_try_advisory_xact_lock_shared($1) as "free!""#,
+        BACKUP_LOCK
+    )
+    .fetch_one(&mut *transaction)
+    .await
+    .during("check that no backup is running")?;
+    if !no_backup {
+        tracing::debug!(file = %name, "a backup is running: the file is left for a later sweep");
+        return Ok(false);
+    }
     sqlx::query!(
         r#"select true as "locked!" from pg_advisory_xact_lock(hashtextextended($1, 0))"#,
         name

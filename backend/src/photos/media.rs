@@ -43,6 +43,15 @@ enum Access {
     Restricted,
 }
 
+impl Access {
+    fn cache_control(&self) -> &'static str {
+        match self {
+            Access::Public => CACHE_PUBLIC,
+            Access::Restricted => CACHE_PRIVATE,
+        }
+    }
+}
+
 /// The access rule of a stored file for `viewer`; `None` if no live photo references it or
 /// the viewer may not see it.
 async fn access_of(
@@ -112,13 +121,9 @@ impl Endpoint for MediaFiles {
             .parse::<ETag>()
             .expect("a hex digest in quotes is an entity tag");
         headers.typed_insert(etag.clone());
-        let cache = match access {
-            Access::Public => CACHE_PUBLIC,
-            Access::Restricted => CACHE_PRIVATE,
-        };
         headers.insert(
             header::CACHE_CONTROL,
-            header::HeaderValue::from_static(cache),
+            header::HeaderValue::from_static(access.cache_control()),
         );
         headers.typed_insert(AcceptRanges::bytes());
         let unchanged = request
@@ -201,9 +206,9 @@ fn not_found() -> ApiError {
 /// The answer to nginx's `auth_request`.
 #[derive(ApiResponse)]
 pub enum MediaAccess {
-    /// The requester may see the file.
+    /// The requester may see the file; nginx serves it with this `Cache-Control`.
     #[oai(status = 204)]
-    Allowed,
+    Allowed(#[oai(header = "Cache-Control")] String),
     /// The requester may not see it, it does not exist, or no `X-Original-URI` was given.
     #[oai(status = 403)]
     Denied,
@@ -241,7 +246,7 @@ impl MediaApi {
         let name = uri.strip_prefix("/media/").unwrap_or_default();
         let name = name.split(['?', '#']).next().unwrap_or_default();
         match access_of(&pool, name, viewer.0).await? {
-            Some(_) => Ok(MediaAccess::Allowed),
+            Some(access) => Ok(MediaAccess::Allowed(access.cache_control().to_owned())),
             None => Ok(MediaAccess::Denied),
         }
     }

@@ -52,7 +52,7 @@ pub struct PhotosState {
 impl PhotosState {
     pub fn new(config: &PhotoConfig, data_dir: &std::path::Path) -> anyhow::Result<Self> {
         Ok(Self {
-            store: MediaStore::open(data_dir)?,
+            store: MediaStore::open(data_dir, Duration::from_secs(config.sweep_grace_seconds))?,
             limits: UploadLimits {
                 max_pixels: config.max_megapixels * 1_000_000,
                 max_side: config.max_side,

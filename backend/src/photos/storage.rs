@@ -14,25 +14,26 @@ use std::{
 };
 
 use sha2::{Digest, Sha256};
+use std::os::unix::fs::PermissionsExt;
 
 /// Extensions of the files the store keeps.
 const EXTENSIONS: [&str; 4] = ["jpg", "png", "gif", "webp"];
-
-/// Files younger than this are never swept: their upload may not have committed its row yet.
-pub const SWEEP_GRACE: Duration = Duration::from_secs(15 * 60);
 
 /// The uploads directory.
 #[derive(Debug, Clone)]
 pub struct MediaStore {
     root: PathBuf,
+    /// Files younger than this are never swept: their upload may not have committed its row
+    /// (or finished streaming in) yet.
+    sweep_grace: Duration,
 }
 
 impl MediaStore {
     /// Opens (and creates) `<data dir>/uploads` and its `tmp/`.
-    pub fn open(data_dir: &Path) -> io::Result<Self> {
+    pub fn open(data_dir: &Path, sweep_grace: Duration) -> io::Result<Self> {
         let root = data_dir.join("uploads");
         fs::create_dir_all(root.join("tmp"))?;
-        Ok(Self { root })
+        Ok(Self { root, sweep_grace })
     }
 
     /// Where uploads are staged while they stream in (same file system, so renames work).
@@ -74,6 +75,10 @@ impl MediaStore {
         fs::create_dir_all(directory)?;
         let mut staged = tempfile::NamedTempFile::new_in(self.temp_dir())?;
         staged.write_all(bytes)?;
+        // Readable by all: nginx (another user) serves the uploads directory itself.
+        staged
+            .as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?;
         staged.as_file().sync_all()?;
         staged.persist(&path).map_err(|error| error.error)?;
         File::open(directory)?.sync_all()?;
@@ -98,7 +103,7 @@ impl MediaStore {
         }
     }
 
-    /// Every stored file older than [`SWEEP_GRACE`], and stale staging files.
+    /// Every stored file older than the sweep grace, and stale staging files.
     pub async fn sweepable(&self) -> io::Result<(Vec<String>, Vec<PathBuf>)> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.list_sweepable())
@@ -124,7 +129,7 @@ impl MediaStore {
                 .and_then(|metadata| metadata.modified())
                 .ok()
                 .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|age| age > SWEEP_GRACE)
+                .is_some_and(|age| age > self.sweep_grace)
         };
         let mut stored = Vec::new();
         let mut staging = Vec::new();
@@ -163,7 +168,7 @@ mod tests {
     #[tokio::test]
     async fn names_are_content_hashes_and_nothing_else_resolves() {
         let dir = tempfile::tempdir().unwrap();
-        let store = MediaStore::open(dir.path()).unwrap();
+        let store = MediaStore::open(dir.path(), Duration::from_secs(900)).unwrap();
         let name = MediaStore::name_of(b"pixels", "jpg");
         assert_eq!(
             name,

@@ -10,7 +10,7 @@
 //!
 //! If the transaction fails, the files it would have referenced are removed again.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gallery_types::{ErrorCode, Event, HistoryKind, Photo, PhotoCreated};
 use sqlx::PgPool;
@@ -90,6 +90,7 @@ pub async fn upload(
     user_id: i64,
     form: PhotoUploadForm,
 ) -> Result<Uploaded, UploadError> {
+    metrics::counter!(crate::telemetry::metrics::UPLOAD_BYTES).increment(form.file.size);
     if let Some(existing) = existing_photo(pool, &form.file.sha256, user_id).await? {
         return Ok(Uploaded::Duplicate(existing.map(Box::new)));
     }
@@ -124,7 +125,16 @@ async fn process(photos: &PhotosState, form: &PhotoUploadForm) -> Result<Process
     // deadline passes) meanwhile: the decoder is busy until it is done either way.
     let processing = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        std::panic::catch_unwind(|| pipeline::process(&path, limits))
+        let started = Instant::now();
+        let result = std::panic::catch_unwind(|| pipeline::process(&path, limits));
+        let outcome = match &result {
+            Ok(Ok(_)) => "processed",
+            Ok(Err(_)) => "refused",
+            Err(_) => "panicked",
+        };
+        metrics::histogram!(crate::telemetry::metrics::DECODE_SECONDS, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
     });
     let outcome = tokio::time::timeout(photos.decode_deadline, processing)
         .await

@@ -28,7 +28,10 @@ use tokio_tungstenite::{
 };
 
 use super::{Realtime, tickets::Holder};
-use crate::events::{self, Resume, SharedEvent, Subscription};
+use crate::{
+    events::{self, Resume, SharedEvent, Subscription},
+    telemetry,
+};
 
 type Socket = WebSocketStream<Upgraded>;
 
@@ -59,9 +62,13 @@ pub async fn serve(
     after: Option<i64>,
     mut subscription: Subscription,
 ) {
+    let _open = telemetry::metrics::OpenSocket::count();
     let ending = Connection::new(realtime, pool, holder)
         .run(&mut socket, after, &mut subscription)
         .await;
+    if let Ending::Close(close_code::TOO_SLOW, _) = ending {
+        metrics::counter!(telemetry::metrics::SOCKETS_TOO_SLOW).increment(1);
+    }
     if let Ending::Close(code, reason) = ending {
         let frame = CloseFrame {
             code: CloseCode::from(code),
@@ -294,6 +301,7 @@ impl<'a> Connection<'a> {
         }
         self.within_timeout(socket.feed(Message::Text(event.frame.clone())))
             .await?;
+        metrics::counter!(telemetry::metrics::EVENTS_DELIVERED).increment(1);
         if self.ends_this_session(event) {
             self.flush(socket).await?;
             return Err(session_ended());

@@ -170,6 +170,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             storage_quota_mib: 1024,
             upload_read_seconds: 120,
             decode_seconds: 60,
+            sweep_grace_seconds: 900,
         },
         realtime: RealtimeConfig {
             allowed_origins: Vec::new(),

@@ -5,6 +5,7 @@
 //! `scripts/test.sh` sets up. `TEST_LOG=1` shows the server's logs.
 
 mod contract;
+mod deployment;
 mod errors;
 mod event_stream;
 mod exchange;

@@ -1,5 +1,7 @@
 //! Structured logging: text for people, JSON lines for collectors, filtered by `GALLERY_LOG`.
 
+pub mod metrics;
+
 use anyhow::Context;
 use tracing_subscriber::{EnvFilter, fmt};
 
