@@ -75,6 +75,19 @@ ensure_rust_tools() {
   fi
 }
 
+# Debian's nginx with the brotli_static module, and envsubst for scripts/render-nginx.sh: the
+# deployment tests run the same nginx build as docker-compose's frontend image.
+ensure_nginx() {
+  local missing=()
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  [ -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ] || missing+=(libnginx-mod-http-brotli-static)
+  command -v envsubst >/dev/null 2>&1 || missing+=(gettext-base)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 # Node.js 20 or newer (the browser tests' runner and playwright-core need it).
 ensure_node() {
   ensure_apt node:nodejs npm:npm

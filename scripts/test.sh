@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, lints, unit and integration tests against a
-# throwaway PostgreSQL, the web client build, the browser tests in headless Chromium against
+# Runs every check and test: formatting, lints, the web client build, unit and integration
+# tests against a throwaway PostgreSQL (the deployment's among them: Debian's nginx in front
+# of two server processes), the browser tests in headless Chromium against
 # the real server, and the API contract checks (schemathesis, and a generated Python client).
 # Installs what is missing; tears everything down even on failure; exits non-zero if anything
 # fails.
@@ -10,6 +11,7 @@ source scripts/lib.sh
 
 ensure_rust_tools
 ensure_postgres
+ensure_nginx
 ensure_node
 find_chromium
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
@@ -57,10 +59,11 @@ log "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo clippy --locked -p gallery-web --target wasm32-unknown-unknown -- -D warnings
 
+# The deployment tests serve the built client through nginx.
+build_web
+
 log "cargo test"
 cargo test --locked --workspace
-
-build_web
 
 # start_server NAME [VAR=value...]: serves a fresh database NAME, with these settings, in the
 # background until the cleanup; sets SERVER_URL.
