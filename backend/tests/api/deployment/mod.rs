@@ -5,7 +5,7 @@
 //! (`web/dist`, which `scripts/test.sh` builds before the tests run).
 
 mod backup;
-// mod compose;
+mod compose;
 mod crash;
 mod failover;
 mod proxy;

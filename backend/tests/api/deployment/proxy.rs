@@ -11,6 +11,7 @@ use crate::{
     helpers::{SignedIn, TestApp},
     images,
     photos::upload,
+    sockets::Open,
     trading::call,
 };
 
@@ -143,6 +144,16 @@ async fn api_sockets_and_events_work_through_nginx_and_across_instances() {
     let front = &deployment.front;
     let (first, second) = (&deployment.instances[0].app, &deployment.instances[1].app);
     let alice = front.sign_in(41_001, "Alice", None).await;
+
+    // A browser's socket names the page's origin, port and all: nginx passes on the Host the
+    // backend compares it with.
+    let (_, hello) = front
+        .open(Open {
+            origin: Some(&front.address),
+            ..Open::default()
+        })
+        .await;
+    assert_eq!(hello.user_id, None);
 
     // A socket through nginx, and one on each instance directly.
     let (mut through_nginx, _) = front.open_as(&alice).await;
