@@ -373,12 +373,20 @@ async fn a_client_that_stops_reading_is_closed_while_others_keep_up() {
         })
         .await;
     let (mut reader, _) = app.open(Open::default()).await;
+    // A client keeping up reads as events come: the writer never gets further ahead of it
+    // than half its queue (on a loaded machine it could, and the reader too would be cut off).
+    let (read_so_far, mut reader_progress) = tokio::sync::watch::channel(0usize);
 
     let writer = async {
         let mut connection = sqlx::PgConnection::connect(database_url(&app.database).as_str())
             .await
             .unwrap();
         for batch in 0..EVENTS / PER_TRANSACTION {
+            let written = batch * PER_TRANSACTION;
+            reader_progress
+                .wait_for(|read| read + 128 >= written)
+                .await
+                .unwrap();
             let mut transaction = connection.begin().await.unwrap();
             for index in 0..PER_TRANSACTION {
                 let event = Event::PhotoUpdated(PhotoUpdated {
@@ -401,6 +409,7 @@ async fn a_client_that_stops_reading_is_closed_while_others_keep_up() {
                 matches!(event, Event::PhotoUpdated(ref updated) if updated.title == format!("take {index}")),
                 "{event:?}"
             );
+            read_so_far.send_replace(index + 1);
         }
     };
     tokio::join!(writer, read);
