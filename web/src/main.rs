@@ -2,6 +2,7 @@
 
 mod api;
 mod app;
+mod blurhash;
 mod components;
 mod hooks;
 mod i18n;

@@ -1,9 +1,11 @@
 //! Who is signed in: a context with the access token and the user, and how it is gained,
 //! kept fresh and lost.
 //!
-//! The access token lives only in memory. The refresh token is an httpOnly cookie the server
-//! sets, so a reload signs the browser back in through `POST /api/auth/refresh`; inside Max,
-//! the bridge's initData signs in directly.
+//! The access token lives only in memory. In a browser the refresh token is an httpOnly
+//! cookie the server sets, so a reload signs the browser back in through
+//! `POST /api/auth/refresh`. Inside Max (a frame where this site's cookies may not travel)
+//! initData starts one session per launch, whose rotating refresh token the app keeps in
+//! memory and in Max's storage: renewals refresh it, and the next launch resumes it.
 
 use std::rc::Rc;
 
@@ -89,16 +91,18 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
         })
     };
 
-    // On start: inside Max, sign in with initData; elsewhere, try the session cookie.
+    // On start: inside Max, resume this device's session or start one with initData;
+    // elsewhere, try the session cookie.
     {
         let session = session.clone();
         let adopt = adopt.clone();
         let start_param = start_param.clone();
         use_effect_with((), move |_| {
-            max_bridge::ready();
             wasm_bindgen_futures::spawn_local(async move {
+                max_bridge::settled().await;
+                max_bridge::ready();
                 let signed_in = match max_bridge::init_data() {
-                    Some(init_data) => Api::default().sign_in_with_max(init_data).await,
+                    Some(init_data) => max_session::start(init_data).await,
                     None if has_session_cookie() => refresh_one_tab_at_a_time().await,
                     None => {
                         session.set(Session::SignedOut);
@@ -107,7 +111,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                 };
                 match signed_in {
                     Ok(tokens) => {
-                        start_param.set(tokens.start_param.clone());
+                        start_param.set(max_bridge::start_param().or(tokens.start_param.clone()));
                         adopt.emit(tokens);
                     }
                     Err(_) => session.set(Session::SignedOut),
@@ -125,11 +129,10 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                 let delay_ms = (signed_in.expires_in as f64 * REFRESH_AT_SHARE * 1000.0) as u32;
                 Timeout::new(delay_ms.max(1000), move || {
                     wasm_bindgen_futures::spawn_local(async move {
-                        // Inside Max's web client the app is a cross-site frame where the
-                        // SameSite cookie does not travel: sign in with initData again.
-                        let renewed = match max_bridge::init_data() {
-                            Some(init_data) => Api::default().sign_in_with_max(init_data).await,
-                            None => refresh_one_tab_at_a_time().await,
+                        let renewed = if max_session::active() {
+                            max_session::renew().await
+                        } else {
+                            refresh_one_tab_at_a_time().await
                         };
                         match renewed {
                             Ok(tokens) => adopt.emit(tokens),
@@ -162,6 +165,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
         let session = session.clone();
         let start_param = start_param.clone();
         Callback::from(move |()| {
+            max_session::forget();
             start_param.set(None);
             session.set(Session::SignedOut);
         })
@@ -182,6 +186,88 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
     };
     html! {
         <ContextProvider<SessionHandle> {context}>{ props.children.clone() }</ContextProvider<SessionHandle>>
+    }
+}
+
+/// Ends this session on the server: inside Max with its refresh token, in a browser with the
+/// session cookie. (Then [`SessionHandle::clear`] forgets it here.)
+pub async fn sign_out() -> Result<(), ApiFailure> {
+    match max_session::refresh_token() {
+        Some(token) => Api::default().logout_token(token).await,
+        None => Api::default().logout().await,
+    }
+}
+
+/// The session inside Max: one per launch, resumed by the next launch on this device.
+mod max_session {
+    use std::cell::RefCell;
+
+    use gallery_types::TokenResponse;
+
+    use crate::{
+        api::{Api, ApiFailure},
+        max_bridge,
+    };
+
+    /// Where Max keeps it between launches: `<Max user id> <refresh token>` (so that another
+    /// account on the device never resumes it).
+    const STORAGE_KEY: &str = "gallery_session";
+
+    thread_local! {
+        static REFRESH_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Whether this launch holds a Max session.
+    pub fn active() -> bool {
+        refresh_token().is_some()
+    }
+
+    pub fn refresh_token() -> Option<String> {
+        REFRESH_TOKEN.with_borrow(Clone::clone)
+    }
+
+    /// Resumes the session this device kept for this Max user, or signs in with initData.
+    pub async fn start(init_data: String) -> Result<TokenResponse, ApiFailure> {
+        let user = max_bridge::max_user_id();
+        let kept = max_bridge::stored(STORAGE_KEY).await.and_then(|stored| {
+            let (owner, token) = stored.split_once(' ')?;
+            (user.is_some() && owner.parse().ok() == user).then(|| token.to_owned())
+        });
+        if let Some(token) = kept
+            && let Ok(tokens) = Api::default().refresh_with(token).await
+        {
+            return Ok(keep(tokens));
+        }
+        // None kept, or it ended (signed out elsewhere, expired): a new session.
+        Api::default().sign_in_with_max(init_data).await.map(keep)
+    }
+
+    /// Refreshes the session's tokens (the refresh token rotates).
+    pub async fn renew() -> Result<TokenResponse, ApiFailure> {
+        match refresh_token() {
+            Some(token) => Api::default().refresh_with(token).await.map(keep),
+            None => Err(ApiFailure::Status {
+                status: 401,
+                body: None,
+            }),
+        }
+    }
+
+    /// Forgets the session here and in Max's storage.
+    pub fn forget() {
+        if REFRESH_TOKEN.take().is_some() {
+            max_bridge::store(STORAGE_KEY, None);
+        }
+    }
+
+    fn keep(tokens: TokenResponse) -> TokenResponse {
+        if let Some(token) = &tokens.refresh_token {
+            REFRESH_TOKEN.set(Some(token.clone()));
+            if let Some(user) = max_bridge::max_user_id() {
+                max_bridge::store(STORAGE_KEY, Some(&format!("{user} {token}")));
+            }
+        }
+        tokens
     }
 }
 

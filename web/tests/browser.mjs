@@ -31,18 +31,47 @@ export async function launchBrowser() {
 
 // The Max bridge script the app loads from Max's CDN (unreachable here). Outside Max it
 // defines no initData; "inside Max" it hands over `initData`, as Max's own bridge does.
-const MAX_BRIDGE = 'https://st.max.ru/js/max-web-app.js';
-// The stand-in bridge records what the app asks of Max (haptics, brightness, sharing) in
-// `window.__max`, and its code reader answers `codeReaderValue`.
+export const MAX_BRIDGE = 'https://st.max.ru/js/max-web-app.js';
+// The stand-in bridge records what the app asks of Max (haptics, brightness, sharing, the back
+// button, closing confirmation, links) in `window.__max`, keeps DeviceStorage and
+// SecureStorage in the page's localStorage (so they outlive a relaunch, as Max's do), presses
+// the back button on `window.__maxPressBack()`, and its code reader answers `codeReaderValue`.
 function bridgeScript(initData, codeReaderValue) {
   if (!initData) return '/* a browser outside Max: no WebApp */';
   return `
-    window.__max = { haptics: [], brightness: [], shared: [] };
+    window.__max = { haptics: [], brightness: [], shared: [], backButton: [], closing: [], links: [], stored: [] };
+    const backHandlers = [];
+    window.__maxPressBack = () => backHandlers.forEach((handler) => handler());
+    const storage = (kind) => ({
+      setItem(key, value) {
+        localStorage.setItem('__max_' + kind + '_' + key, value);
+        window.__max.stored.push(kind + ':' + key);
+        return Promise.resolve({ key });
+      },
+      getItem(key) { return Promise.resolve({ key, value: localStorage.getItem('__max_' + kind + '_' + key) }); },
+      removeItem(key) { localStorage.removeItem('__max_' + kind + '_' + key); return Promise.resolve({ key }); },
+    });
     window.WebApp = {
       initData: ${JSON.stringify(initData)},
+      platform: 'ios',
       ready() { window.__maxReady = true; },
+      BackButton: {
+        isVisible: false,
+        show() { this.isVisible = true; window.__max.backButton.push('show'); },
+        hide() { this.isVisible = false; window.__max.backButton.push('hide'); },
+        onClick(handler) { backHandlers.push(handler); },
+        offClick(handler) { const at = backHandlers.indexOf(handler); if (at >= 0) backHandlers.splice(at, 1); },
+      },
+      enableClosingConfirmation() { window.__max.closing.push('on'); },
+      disableClosingConfirmation() { window.__max.closing.push('off'); },
+      openLink(url) { window.__max.links.push(['web', url]); },
+      openMaxLink(url) { window.__max.links.push(['max', url]); },
+      SecureStorage: storage('secure'),
+      DeviceStorage: storage('device'),
       HapticFeedback: {
         notificationOccurred(type) { window.__max.haptics.push(type); return Promise.resolve({ status: 'notificationOccured' }); },
+        impactOccurred(style) { window.__max.haptics.push('impact:' + style); return Promise.resolve({ status: 'impactOccured' }); },
+        selectionChanged() { window.__max.haptics.push('selection'); return Promise.resolve({ status: 'selectionChanged' }); },
       },
       requestScreenMaxBrightness() { window.__max.brightness.push('max'); return Promise.resolve({ maxBrightness: true }); },
       restoreScreenBrightness() { window.__max.brightness.push('restore'); return Promise.resolve({ maxBrightness: false }); },

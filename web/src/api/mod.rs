@@ -93,9 +93,11 @@ impl Api {
     }
 
     /// `POST /api/auth/max`.
+    /// The refresh token comes in the body: inside Max's frame a cookie of this site may not
+    /// travel, so the app keeps the token itself (see `session`).
     pub async fn sign_in_with_max(&self, init_data: String) -> Result<TokenResponse, ApiFailure> {
         send(
-            Request::post("/api/auth/max").header(DELIVERY_HEADER, "cookie"),
+            Request::post("/api/auth/max"),
             &MaxSignInRequest {
                 init_data: init_data.into(),
             },
@@ -136,6 +138,18 @@ impl Api {
         send(
             Request::post("/api/auth/refresh").header(DELIVERY_HEADER, "cookie"),
             &RefreshRequest::default(),
+        )
+        .await
+    }
+
+    /// `POST /api/auth/refresh` with the refresh token the app keeps inside Max; the new one
+    /// comes in the body.
+    pub async fn refresh_with(&self, refresh_token: String) -> Result<TokenResponse, ApiFailure> {
+        send(
+            Request::post("/api/auth/refresh"),
+            &RefreshRequest {
+                refresh_token: Some(refresh_token.into()),
+            },
         )
         .await
     }

@@ -8,7 +8,7 @@ use yew::{
 };
 use yew_router::prelude::Link;
 
-use crate::route::Route;
+use crate::{blurhash, route::Route};
 
 /// The placeholder is decoded this small and stretched: blurhashes hold no detail anyway.
 const PLACEHOLDER_SIZE: u32 = 32;
@@ -32,8 +32,7 @@ pub fn placeholder(props: &PlaceholderProps) -> Html {
                     .ok()??
                     .dyn_into::<CanvasRenderingContext2d>()
                     .ok()?;
-                let pixels =
-                    blurhash::decode(hash, PLACEHOLDER_SIZE, PLACEHOLDER_SIZE, 1.0).ok()?;
+                let pixels = blurhash::decode(hash, PLACEHOLDER_SIZE, PLACEHOLDER_SIZE)?;
                 let image = ImageData::new_with_u8_clamped_array_and_sh(
                     Clamped(&pixels),
                     PLACEHOLDER_SIZE,

@@ -14,6 +14,7 @@ use crate::{
     components::{HistoryTimeline, PageIntro, Placeholder, ownership_panel, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
+    max_bridge::{self, Haptic},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
     route::Route,
     session::{use_api, use_session},
@@ -95,12 +96,23 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                         error.set(Some(Text::SignInToSee));
                         return;
                     }
+                    // Shown at once; put back if the server says no.
+                    let mut toggled = current.clone();
+                    toggled.favorited = !current.favorited;
+                    toggled.favorite_count += if toggled.favorited { 1 } else { -1 };
+                    max_bridge::haptic(Haptic::Selection);
+                    photo.dispatch(LiveAction::Loaded(Ok(toggled.clone())));
+                    error.set(None);
                     let (photo, error, api, current) =
                         (photo.clone(), error.clone(), api.clone(), current.clone());
                     wasm_bindgen_futures::spawn_local(async move {
-                        match api.set_favorite(current.id, !current.favorited).await {
+                        match api.set_favorite(current.id, toggled.favorited).await {
                             Ok(updated) => photo.dispatch(LiveAction::Loaded(Ok(updated))),
-                            Err(failure) => error.set(Some(failure_text(&failure))),
+                            Err(failure) => {
+                                max_bridge::haptic(Haptic::Error);
+                                photo.dispatch(LiveAction::Loaded(Ok(current)));
+                                error.set(Some(failure_text(&failure)));
+                            }
                         }
                     });
                 }
@@ -158,7 +170,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
                                 <button type="button" class={if current.favorited { "primary" } else { "" }} aria-pressed={current.favorited.to_string()} onclick={on_favorite} data-testid="favorite">
                                     { format!("♥ {}", current.favorite_count) }
                                 </button>
-                                <a href={current.urls.original.clone()} target="_blank" rel="noopener">{ i18n.t(Text::OpenOriginal) }</a>
+                                <a href={current.urls.original.clone()} target="_blank" rel="noopener" onclick={max_bridge::open_link_in_max(current.urls.original.clone())}>{ i18n.t(Text::OpenOriginal) }</a>
                                 if is_owner {
                                     <button type="button" onclick={on_delete} data-testid="delete-photo">{ i18n.t(Text::Delete) }</button>
                                 }

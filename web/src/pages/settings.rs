@@ -367,11 +367,11 @@ fn sign_out(props: &SignOutProps) -> Html {
     let session = use_session();
     let api = use_api();
     let sign_out = {
-        let (clear, api) = (session.clear.clone(), api.clone());
+        let clear = session.clear.clone();
         move |_| {
-            let (clear, api) = (clear.clone(), api.clone());
+            let clear = clear.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let _ = api.logout().await;
+                let _ = crate::session::sign_out().await;
                 clear.emit(());
             });
         }

@@ -195,7 +195,7 @@ fn qr_sign_in() -> Html {
             <>
                 <img class="qr-image" src={qr} alt={i18n.t(Text::QrTitle)} width="220" height="220" data-testid="qr-code" />
                 <p class="match-code">{ i18n.t(Text::QrMatchHint) }{" "}<strong data-testid="qr-match-code">{ created.match_code }</strong></p>
-                <a class="muted small" href={created.deep_link.clone()} data-testid="qr-link">{ i18n.t(Text::QrOpenLink) }</a>
+                <a class="muted small" href={created.deep_link.clone()} onclick={crate::max_bridge::open_link_in_max(created.deep_link.clone())} data-testid="qr-link">{ i18n.t(Text::QrOpenLink) }</a>
             </>
         }
     });

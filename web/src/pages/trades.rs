@@ -227,7 +227,10 @@ fn offer_card(props: &OfferCardProps) -> Html {
         move |_| {
             let (api, error, on_changed) = (api.clone(), error.clone(), on_changed.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match api.act_on_offer(id, action).await {
+                let keep_open = max_bridge::KeepOpen::new();
+                let acted = api.act_on_offer(id, action).await;
+                drop(keep_open);
+                match acted {
                     Ok(_) => {
                         max_bridge::haptic(Haptic::Success);
                         on_changed.emit(());
@@ -388,10 +391,12 @@ fn builder(props: &BuilderProps) -> Html {
             };
             let (api, error, on_done) = (api.clone(), error.clone(), on_done.clone());
             wasm_bindgen_futures::spawn_local(async move {
+                let keep_open = max_bridge::KeepOpen::new();
                 let sent = match counter_of {
                     Some(id) => api.counter_offer(id, &request).await,
                     None => api.make_offer(&request).await,
                 };
+                drop(keep_open);
                 match sent {
                     Ok(_) => {
                         max_bridge::haptic(Haptic::Success);

@@ -12,6 +12,7 @@ use crate::{
     components::{PageIntro, SignInPrompt},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
+    max_bridge::{self, Haptic},
     route::Route,
     session::{Session, use_api, use_session},
 };
@@ -165,8 +166,13 @@ pub fn upload() -> Html {
                 Callback::from(move |share: f64| progress.set(Some(share)))
             };
             wasm_bindgen_futures::spawn_local(async move {
-                match api.upload(form, report).await {
+                // Closing the app now would lose the upload: Max asks first.
+                let keep_open = max_bridge::KeepOpen::new();
+                let uploaded = api.upload(form, report).await;
+                drop(keep_open);
+                match uploaded {
                     Ok(Uploaded::Created(photo)) => {
+                        max_bridge::haptic(Haptic::Success);
                         progress.set(Some(1.0));
                         if let Some(navigator) = navigator {
                             navigator.push(&Route::Photo {
@@ -179,6 +185,7 @@ pub fn upload() -> Html {
                         duplicate.set(Some(photo.map(|photo| photo.id)));
                     }
                     Err(failure) => {
+                        max_bridge::haptic(Haptic::Error);
                         progress.set(None);
                         error.set(Some(failure_text(&failure)));
                     }
