@@ -87,11 +87,15 @@ function bridgeScript(initData, codeReaderValue) {
 
 // Opens a page that records console errors, uncaught exceptions and failed requests.
 // With `maxInitData`, the page runs as the Max mini-app signed in with it.
+// `colorScheme` is the system's light or dark; `bypassCSP` lets a test inject its own tools
+// (axe-core) into the page.
 export async function openPage(
   browser,
-  { width = 1280, height = 800, locale = 'en-US', maxInitData, codeReaderValue } = {},
+  {
+    width = 1280, height = 800, locale = 'en-US', maxInitData, codeReaderValue, colorScheme = 'light', bypassCSP = false,
+  } = {},
 ) {
-  const context = await browser.newContext({ viewport: { width, height }, locale });
+  const context = await browser.newContext({ viewport: { width, height }, locale, colorScheme, bypassCSP });
   await context.route(MAX_BRIDGE, (route) =>
     route.fulfill({ contentType: 'application/javascript', body: bridgeScript(maxInitData, codeReaderValue) }),
   );

@@ -9,6 +9,7 @@ use yew::{Callback, Html, Properties, function_component, html, use_state};
 use super::person_link;
 use crate::{
     api::ApiFailure,
+    components::Skeleton,
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{use_realtime, use_realtime_event},
@@ -63,7 +64,7 @@ pub fn history_timeline(props: &HistoryTimelineProps) -> Html {
     }
 
     let body = match &*loaded {
-        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        None => html! { <Skeleton /> },
         Some(Err(failure)) => {
             html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
         }

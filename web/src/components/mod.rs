@@ -10,6 +10,7 @@ mod photo_card;
 mod photo_grid;
 mod request_list;
 mod sign_in_prompt;
+mod skeleton;
 mod status_line;
 
 pub use history::HistoryTimeline;
@@ -22,4 +23,5 @@ pub use photo_card::{PhotoCard, Placeholder};
 pub use photo_grid::{NewPhotos, PhotoGrid};
 pub use request_list::RequestList;
 pub use sign_in_prompt::SignInPrompt;
+pub use skeleton::Skeleton;
 pub use status_line::StatusLine;

@@ -14,7 +14,7 @@ use yew::{
 
 use crate::{
     api::{ApiFailure, photos::FeedQuery},
-    components::PhotoCard,
+    components::{PhotoCard, Skeleton},
     i18n::{Text, failure_text, use_i18n},
     realtime::{LiveData, use_realtime, use_realtime_event},
     session::use_api,
@@ -352,6 +352,9 @@ pub fn photo_grid(props: &PhotoGridProps) -> Html {
                 <button type="button" class="primary new-photos" data-testid="new-photos" onclick={on_show_fresh}>
                     { format!("↑ {} · {fresh_count}", i18n.t(Text::NewPhotos)) }
                 </button>
+            }
+            if feed.photos.is_empty() && !feed.finished && feed.error.is_none() {
+                <Skeleton tiles={6} />
             }
             if feed.photos.is_empty() && feed.finished {
                 <div class="card muted" data-testid="empty-feed">{ i18n.t(props.empty) }</div>

@@ -7,6 +7,7 @@ use yew::{Callback, Html, MouseEvent, Properties, function_component, html, use_
 use super::person_link;
 use crate::{
     api::{ApiFailure, profiles::RequestAction},
+    components::Skeleton,
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -149,7 +150,7 @@ pub fn request_list(props: &RequestListProps) -> Html {
         }
     };
     match &*requests {
-        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        None => html! { <Skeleton /> },
         Some(Err(failure)) => {
             html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
         }

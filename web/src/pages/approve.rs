@@ -5,7 +5,7 @@ use yew::{Callback, Html, Properties, function_component, html, use_state};
 use yew_router::prelude::Link;
 
 use crate::{
-    components::PageIntro,
+    components::{PageIntro, Skeleton},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     route::Route,
@@ -61,7 +61,7 @@ pub fn approve(props: &ApproveProps) -> Html {
             html! { <div class="card">{ i18n.t(Text::ApproveNeedsSignIn) }</div> }
         }
         (Session::Loading, _) | (Session::SignedIn(_), Stage::Loading) => {
-            html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }
+            html! { <Skeleton /> }
         }
         (Session::SignedIn(_), Stage::Asking(info)) => {
             let pick = |number: u8| {

@@ -7,7 +7,7 @@ use yew_router::prelude::Link;
 
 use crate::{
     api::ApiFailure,
-    components::{PageIntro, Placeholder, SignInPrompt, person_link},
+    components::{PageIntro, Placeholder, SignInPrompt, Skeleton, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -64,7 +64,7 @@ pub fn claim(props: &ClaimProps) -> Html {
                 <Link<Route> to={Route::Photo { id: transfer.photo_id.to_string() }}>{ i18n.t(Text::OpenPhoto) }</Link<Route>>
             </div>
         },
-        (None, _) => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        (None, _) => html! { <Skeleton /> },
         (Some(Err(failure)), _) => html! {
             <div class="card" data-testid="claim-unavailable">
                 <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p>

@@ -5,17 +5,16 @@ use yew::{Html, function_component, html};
 
 use crate::{
     api::photos::FeedQuery,
-    components::{NewPhotos, PageIntro, PhotoGrid, SignInPrompt},
-    i18n::{Text, use_i18n},
+    components::{NewPhotos, PageIntro, PhotoGrid, SignInPrompt, Skeleton},
+    i18n::Text,
     session::{Session, use_session},
 };
 
 #[function_component(Collection)]
 pub fn collection() -> Html {
-    let i18n = use_i18n();
     let session = use_session();
     let body = match &session.session {
-        Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Session::Loading => html! { <Skeleton /> },
         Session::SignedOut => html! { <SignInPrompt /> },
         Session::SignedIn(signed_in) => html! {
             <PhotoGrid query={FeedQuery { owner: Some(signed_in.user.id), ..FeedQuery::default() }} empty={Text::EmptyCollection} new_photos={NewPhotos::Insert} />

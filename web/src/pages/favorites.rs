@@ -4,7 +4,7 @@ use gallery_types::Photo;
 use yew::{Callback, Html, function_component, html, use_reducer};
 
 use crate::{
-    components::{PageIntro, PhotoCard, SignInPrompt},
+    components::{PageIntro, PhotoCard, SignInPrompt, Skeleton},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
@@ -45,7 +45,7 @@ pub fn favorites() -> Html {
     }
     let body = match (&session.session, &list.value) {
         (Session::SignedOut, _) => html! { <SignInPrompt /> },
-        (_, None) => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        (_, None) => html! { <Skeleton /> },
         (_, Some(Err(failure))) => {
             html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
         }

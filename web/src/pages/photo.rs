@@ -11,7 +11,7 @@ use yew_router::{hooks::use_navigator, prelude::Link};
 
 use crate::{
     api::ApiFailure,
-    components::{HistoryTimeline, PageIntro, Placeholder, ownership_panel, person_link},
+    components::{HistoryTimeline, PageIntro, Placeholder, Skeleton, ownership_panel, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -74,7 +74,7 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     }
 
     let body = match &photo.value {
-        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        None => html! { <Skeleton /> },
         Some(Err(failure)) if failure.status() == Some(404) => {
             html! { <div class="card">{ i18n.t(Text::PhotoNotFound) }</div> }
         }

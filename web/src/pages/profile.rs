@@ -14,7 +14,7 @@ use yew::{
 
 use crate::{
     api::{ApiFailure, photos::FeedQuery, profiles::RequestAction},
-    components::{PhotoGrid, SignInPrompt},
+    components::{PhotoGrid, SignInPrompt, Skeleton},
     hooks::use_load,
     i18n::{I18n, Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -83,7 +83,7 @@ pub fn profile(props: &ProfileProps) -> Html {
         }
     };
     let body = match &*profile {
-        None => untitled(html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }),
+        None => untitled(html! { <Skeleton /> }),
         Some(Err(failure)) if failure.status() == Some(404) => untitled(
             html! { <div class="card" data-testid="user-not-found">{ i18n.t(Text::UserNotFound) }</div> },
         ),

@@ -8,7 +8,7 @@ use yew_router::prelude::Link;
 
 use crate::{
     api::ApiFailure,
-    components::{HistoryTimeline, PageIntro, Placeholder, person_link},
+    components::{HistoryTimeline, PageIntro, Placeholder, Skeleton, person_link},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{Live, LiveAction, use_realtime, use_realtime_event},
@@ -52,7 +52,7 @@ pub fn provenance(props: &ProvenanceProps) -> Html {
         use_realtime_event(move |event: &Event| object.dispatch(LiveAction::Event(event.clone())));
     }
     let body = match &object.value {
-        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        None => html! { <Skeleton /> },
         Some(Err(failure)) if failure.status() == Some(404) => {
             html! { <div class="card">{ i18n.t(Text::PhotoNotFound) }</div> }
         }

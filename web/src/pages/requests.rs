@@ -5,7 +5,7 @@ use gallery_types::ProfileRequestBox;
 use yew::{Html, function_component, html, use_state};
 
 use crate::{
-    components::{PageIntro, RequestList, SignInPrompt},
+    components::{PageIntro, RequestList, SignInPrompt, Skeleton},
     i18n::{Text, use_i18n},
     session::{Session, use_session},
 };
@@ -26,7 +26,7 @@ pub fn profile_requests() -> Html {
         }
     };
     let body = match &session.session {
-        Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Session::Loading => html! { <Skeleton /> },
         Session::SignedOut => html! { <SignInPrompt /> },
         Session::SignedIn(_) => html! {
             <>

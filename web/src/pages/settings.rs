@@ -13,7 +13,7 @@ use yew::{
 };
 
 use crate::{
-    components::{PageIntro, RequestList, SignInPrompt},
+    components::{PageIntro, RequestList, SignInPrompt, Skeleton},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     max_bridge,
@@ -26,7 +26,7 @@ pub fn settings() -> Html {
     let i18n = use_i18n();
     let session = use_session();
     let body = match &session.session {
-        Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Session::Loading => html! { <Skeleton /> },
         Session::SignedOut => html! { <SignInPrompt /> },
         Session::SignedIn(signed_in) => html! {
             <div class="stack">

@@ -13,7 +13,7 @@ use yew_router::prelude::Link;
 
 use crate::{
     api::Api,
-    components::PageIntro,
+    components::{PageIntro, Skeleton},
     hooks::use_load,
     i18n::{Text, failure_text, use_i18n},
     realtime::{ConnectionState, use_realtime, use_realtime_message},
@@ -26,7 +26,7 @@ pub fn sign_in() -> Html {
     let i18n = use_i18n();
     let session = use_session();
     let body = match &session.session {
-        Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Session::Loading => html! { <Skeleton /> },
         Session::SignedIn(signed_in) => html! {
             <div class="card" data-testid="signed-in">
                 <p>{ i18n.t(Text::SignedInAs) }{" "}<strong>{ &signed_in.user.display_name }</strong></p>
@@ -206,7 +206,7 @@ fn qr_sign_in() -> Html {
             if *expired_once {
                 <p class="muted small">{ i18n.t(Text::QrExpired) }</p>
             }
-            { code.unwrap_or_else(|| html! { <p class="muted">{ i18n.t(Text::Loading) }</p> }) }
+            { code.unwrap_or_else(|| html! { <Skeleton /> }) }
             // The approval arrives on the socket: say so while it is away.
             if request.is_some() && realtime.state != ConnectionState::Live {
                 <p class="muted small" data-testid="qr-waiting">{ i18n.t(Text::RealtimeConnecting) }</p>

@@ -14,7 +14,7 @@ use yew_router::hooks::use_location;
 
 use crate::{
     api::{ApiFailure, ownership::OfferAction, photos::FeedQuery},
-    components::{PageIntro, PersonPicker, SignInPrompt, person_link},
+    components::{PageIntro, PersonPicker, SignInPrompt, Skeleton, person_link},
     hooks::use_load,
     i18n::{I18n, Text, failure_text, use_i18n},
     max_bridge::{self, Haptic},
@@ -63,7 +63,7 @@ pub fn trades() -> Html {
         })
     });
     let body = match &session.session {
-        Session::Loading => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        Session::Loading => html! { <Skeleton /> },
         Session::SignedOut => html! { <SignInPrompt /> },
         Session::SignedIn(signed_in) => {
             let me = signed_in.user.id;
@@ -163,7 +163,7 @@ fn inbox(props: &InboxProps) -> Html {
         Callback::from(move |()| changes.set(*changes + 1))
     };
     let list = match &*offers {
-        None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+        None => html! { <Skeleton /> },
         Some(Err(failure)) => {
             html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
         }
@@ -483,7 +483,7 @@ fn collection(props: &CollectionProps) -> Html {
         <div data-testid={props.test_id}>
             <h4>{ i18n.t(props.title) }{ owner_name.map(|name| format!(" · {name}")).unwrap_or_default() }</h4>
             { match &*photos {
-                None => html! { <p class="muted">{ i18n.t(Text::Loading) }</p> },
+                None => html! { <Skeleton /> },
                 Some(Err(failure)) => html! { <p class="error">{ i18n.t(failure_text(failure)) }</p> },
                 Some(Ok(photos)) if photos.is_empty() => html! { <p class="muted">{ "—" }</p> },
                 Some(Ok(photos)) => html! {
