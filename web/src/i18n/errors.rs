@@ -45,12 +45,35 @@ pub fn failure_text(failure: &ApiFailure) -> Text {
             Some(ErrorCode::RequestCoolingOff) => Text::ErrorRequestCoolingOff,
             Some(ErrorCode::NotRequestParty) => Text::ErrorNotRequestParty,
             Some(ErrorCode::CannotClaimOwnLink) => Text::OwnClaimLink,
+            Some(ErrorCode::OwnProfile) => Text::ErrorOwnProfile,
+            Some(ErrorCode::QrLoginAlreadyApproved) => Text::ErrorQrGone,
             Some(
                 ErrorCode::InvalidToken
                 | ErrorCode::InvalidRefreshToken
-                | ErrorCode::RefreshTokenReused,
+                | ErrorCode::RefreshTokenReused
+                | ErrorCode::InvalidTicket,
             ) => Text::ErrorSessionEnded,
-            _ => Text::ErrorGeneric,
+            Some(
+                ErrorCode::InitDataMalformed
+                | ErrorCode::InitDataInvalid
+                | ErrorCode::InitDataExpired,
+            ) => Text::ErrorMaxSignIn,
+            Some(ErrorCode::Unauthorized) => Text::ErrorSignInRequired,
+            Some(ErrorCode::Forbidden | ErrorCode::ForbiddenOrigin | ErrorCode::NotOfferParty) => {
+                Text::ErrorNotAllowed
+            }
+            Some(ErrorCode::NotFound) => Text::ErrorNotFound,
+            Some(ErrorCode::Conflict | ErrorCode::IdempotencyKeyInUse) => Text::ErrorConflict,
+            Some(ErrorCode::ServiceUnavailable) => Text::ErrorBusy,
+            Some(
+                ErrorCode::BadRequest
+                | ErrorCode::InvalidText
+                | ErrorCode::UnprocessableEntity
+                | ErrorCode::IdempotencyKeyReused,
+            ) => Text::ErrorInvalidInput,
+            // The server failed, or the app asked wrongly: nothing the person can act on.
+            Some(ErrorCode::Internal | ErrorCode::MethodNotAllowed | ErrorCode::InvalidMessage)
+            | None => Text::ErrorGeneric,
         },
     }
 }
@@ -100,13 +123,20 @@ mod tests {
     }
 
     #[test]
-    fn every_error_text_exists_in_both_languages() {
-        for text in [
-            Text::ErrorNetwork,
-            Text::ErrorGeneric,
-            Text::ErrorSessionEnded,
-            Text::ErrorFileTooLarge,
-        ] {
+    fn every_error_code_has_words_of_its_own_in_both_languages() {
+        let mut texts = vec![Text::ErrorNetwork, Text::ErrorGeneric];
+        for &code in ErrorCode::ALL {
+            let text = failure_text(&failed(code.status(), Some(code)));
+            // Only the server's own failures say something general.
+            if !matches!(
+                code,
+                ErrorCode::Internal | ErrorCode::MethodNotAllowed | ErrorCode::InvalidMessage
+            ) {
+                assert_ne!(text, Text::ErrorGeneric, "{code:?}");
+            }
+            texts.push(text);
+        }
+        for text in texts {
             let (ru, en) = (text.in_lang(Language::Ru), text.in_lang(Language::En));
             assert!(!ru.is_empty() && !en.is_empty() && ru != en, "{text:?}");
         }
