@@ -111,10 +111,20 @@ find_chromium() {
 build_web() {
   log "building the web client"
   ensure_node
-  ensure_apt brotli:brotli gzip:gzip
-  (cd web && { [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund --loglevel=error; })
+  ensure_apt brotli:brotli gzip:gzip openssl:openssl
+  (cd web && { [ -x node_modules/.bin/wasm-opt ] && [ -x node_modules/.bin/terser ] || npm ci --no-audit --no-fund --loglevel=error; })
   (cd web && PATH="$PWD/node_modules/.bin:$PATH" trunk build --release)
   local asset
+  # trunk cannot minify wasm-bindgen's JavaScript: terser does, and the page's subresource
+  # integrity hash for it follows.
+  for asset in web/dist/gallery-web-*.js; do
+    local before after
+    before=$(openssl dgst -sha384 -binary "$asset" | base64 -w0)
+    web/node_modules/.bin/terser "$asset" --module --compress --mangle --output "$asset"
+    after=$(openssl dgst -sha384 -binary "$asset" | base64 -w0)
+    sed -i "s|sha384-$before|sha384-$after|" web/dist/index.html
+    grep -q "sha384-$after" web/dist/index.html || die "index.html does not name the minified $asset"
+  done
   for asset in web/dist/*-*.js web/dist/*-*.wasm web/dist/*-*.css; do
     [ -f "$asset" ] || continue
     brotli --force --best --keep "$asset"

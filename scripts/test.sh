@@ -117,6 +117,8 @@ in_background web/tests env TMPDIR="$scratch/browser" GALLERY_BASE_URL="$SERVER_
 
 log "write ceiling benchmark (quick mode: the harness keeps working)"
 scripts/bench-writes.sh --quick >/dev/null
+log "web client benchmark (quick mode)"
+scripts/bench-web.sh --quick >/dev/null
 
 log "API contract: schemathesis and a generated Python client"
 ensure_contract_tools
