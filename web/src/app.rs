@@ -62,6 +62,9 @@ fn max_back_button() -> Html {
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 max_bridge::settled().await;
+                if !max_bridge::inside_max() {
+                    max_bridge::arrived_late().await;
+                }
                 if let Some(navigator) = navigator {
                     max_bridge::on_back_button(move || {
                         let has_history = web_sys::window()

@@ -249,27 +249,41 @@ pub fn store(key: &str, value: Option<&str>) {
 /// bridge is there already, or nothing suggests Max (a top-level page without Max's launch
 /// parameters). Inside Max's frame or web view it waits for the script, at most 3 s.
 pub async fn settled() {
-    if web_app().is_some() || !maybe_inside_max() {
-        return;
+    if web_app().is_none() && maybe_inside_max() {
+        script_done(Some(BRIDGE_PATIENCE_MS)).await;
     }
+}
+
+/// Resolves when the bridge script, still on its way, has run and brought initData: the app
+/// started as a browser page, and turns out to be inside Max after all (a web view that did
+/// not look like Max's). Never resolves otherwise.
+pub async fn arrived_late() {
+    if web_app().is_none() {
+        script_done(None).await;
+    }
+    if init_data().is_none() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Waits for the bridge script's `load` or `error` event, or `patience_ms`.
+async fn script_done(patience_ms: Option<i32>) {
     let Some(script) = web_sys::window()
         .and_then(|window| window.document())
         .and_then(|document| document.get_element_by_id("max-bridge"))
     else {
         return;
     };
-    let loaded = js_sys::Promise::new(&mut |resolve, _reject| {
+    let done = js_sys::Promise::new(&mut |resolve, _reject| {
         for event in ["load", "error"] {
             let _ = script.add_event_listener_with_callback(event, &resolve);
         }
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &resolve,
-                BRIDGE_PATIENCE_MS,
-            );
+        if let (Some(window), Some(patience_ms)) = (web_sys::window(), patience_ms) {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, patience_ms);
         }
     });
-    let _ = wasm_bindgen_futures::JsFuture::from(loaded).await;
+    let _ = wasm_bindgen_futures::JsFuture::from(done).await;
 }
 
 /// The longest the app waits for Max's bridge script before starting as a browser page.

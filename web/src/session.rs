@@ -106,7 +106,13 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                     None if has_session_cookie() => refresh_one_tab_at_a_time().await,
                     None => {
                         session.set(Session::SignedOut);
-                        return;
+                        // A web view that did not look like Max's: the bridge may come yet.
+                        max_bridge::arrived_late().await;
+                        max_bridge::ready();
+                        let Some(init_data) = max_bridge::init_data() else {
+                            return;
+                        };
+                        max_session::start(init_data).await
                     }
                 };
                 match signed_in {

@@ -184,6 +184,27 @@ test('one session per launch through an hour of renewals, resumed by the next la
   await context.close();
 });
 
+test('a web view that does not look like Max still signs in when the bridge comes late', async () => {
+  const maxInitData = signInitData({ userId: 97501, firstName: 'Lena' });
+  const { context, page, problems } = await openPage(browser, { width: 390, height: 844, maxInitData });
+  // The bridge script arrives only after the app has started as a browser page.
+  let release;
+  const late = new Promise((resolve) => { release = resolve; });
+  // Registered after openPage's stand-in, so it runs first and then hands the request on.
+  await context.route(MAX_BRIDGE, async (route) => {
+    await late;
+    await route.fallback();
+  });
+  // (The page's load event waits for async scripts: do not wait for it.)
+  await page.goto(baseUrl, { waitUntil: 'commit' });
+  await page.locator('[data-page="gallery"]').waitFor();
+  release();
+  await page.locator('[data-testid="account-name"]', { hasText: 'Lena' }).waitFor();
+  assert.equal(await page.evaluate(() => window.__maxReady), true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('a desktop page paints at once although the Max bridge script never arrives', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   // Blackholed: the request is never answered, nor refused.
