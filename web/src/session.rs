@@ -103,7 +103,9 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                 max_bridge::ready();
                 let signed_in = match max_bridge::init_data() {
                     Some(init_data) => max_session::start(init_data).await,
-                    None if has_session_cookie() => refresh_one_tab_at_a_time().await,
+                    None if has_session_cookie() => {
+                        one_tab_at_a_time(|| async { Api::default().refresh().await }).await
+                    }
                     None => {
                         session.set(Session::SignedOut);
                         // A web view that did not look like Max's: the bridge may come yet.
@@ -138,7 +140,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                         let renewed = if max_session::active() {
                             max_session::renew().await
                         } else {
-                            refresh_one_tab_at_a_time().await
+                            one_tab_at_a_time(|| async { Api::default().refresh().await }).await
                         };
                         match renewed {
                             Ok(tokens) => adopt.emit(tokens),
@@ -234,29 +236,40 @@ mod max_session {
 
     /// Resumes the session this device kept for this Max user, or signs in with initData.
     pub async fn start(init_data: String) -> Result<TokenResponse, ApiFailure> {
-        let user = max_bridge::max_user_id();
-        let kept = max_bridge::stored(STORAGE_KEY).await.and_then(|stored| {
-            let (owner, token) = stored.split_once(' ')?;
-            (user.is_some() && owner.parse().ok() == user).then(|| token.to_owned())
-        });
-        if let Some(token) = kept
-            && let Ok(tokens) = Api::default().refresh_with(token).await
-        {
-            return Ok(keep(tokens));
-        }
-        // None kept, or it ended (signed out elsewhere, expired): a new session.
-        Api::default().sign_in_with_max(init_data).await.map(keep)
+        super::one_tab_at_a_time(move || async move {
+            if let Some(token) = kept().await
+                && let Ok(tokens) = Api::default().refresh_with(token).await
+            {
+                return Ok(keep(tokens));
+            }
+            // None kept, or it ended (signed out elsewhere, expired): a new session.
+            Api::default().sign_in_with_max(init_data).await.map(keep)
+        })
+        .await
     }
 
-    /// Refreshes the session's tokens (the refresh token rotates).
+    /// Refreshes the session's tokens (the refresh token rotates). Another launch on this
+    /// device (a second tab of Max's web client) may have rotated it meanwhile: the newest is
+    /// the one in Max's storage.
     pub async fn renew() -> Result<TokenResponse, ApiFailure> {
-        match refresh_token() {
-            Some(token) => Api::default().refresh_with(token).await.map(keep),
-            None => Err(ApiFailure::Status {
-                status: 401,
-                body: None,
-            }),
-        }
+        super::one_tab_at_a_time(|| async {
+            match kept().await.or_else(refresh_token) {
+                Some(token) => Api::default().refresh_with(token).await.map(keep),
+                None => Err(ApiFailure::Status {
+                    status: 401,
+                    body: None,
+                }),
+            }
+        })
+        .await
+    }
+
+    /// The refresh token Max's storage keeps for the Max user of this launch.
+    async fn kept() -> Option<String> {
+        let user = max_bridge::max_user_id()?;
+        let stored = max_bridge::stored(STORAGE_KEY).await?;
+        let (owner, token) = stored.split_once(' ')?;
+        (owner.parse().ok() == Some(user)).then(|| token.to_owned())
     }
 
     /// Forgets the session here and in Max's storage.
@@ -277,10 +290,16 @@ mod max_session {
     }
 }
 
-/// `POST /api/auth/refresh`, holding a lock that every tab of this site shares (the Web Locks
-/// API). Refresh tokens work once, so two tabs refreshing at the same moment would look like
-/// a stolen token and end the session; in turn, each finds the cookie the previous one left.
-async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, ApiFailure> {
+/// Runs `refresh` (a `POST /api/auth/refresh`) holding a lock that every tab of this site
+/// shares (the Web Locks API). Refresh tokens work once, so two tabs refreshing at the same
+/// moment would look like a stolen token and end the session; in turn, each finds the token
+/// the previous one left (in the cookie, or in Max's storage).
+async fn one_tab_at_a_time<F>(
+    refresh: impl FnOnce() -> F + 'static,
+) -> Result<TokenResponse, ApiFailure>
+where
+    F: std::future::Future<Output = Result<TokenResponse, ApiFailure>> + 'static,
+{
     use std::cell::RefCell;
 
     use js_sys::{Function, Promise, Reflect};
@@ -293,15 +312,27 @@ async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, ApiFailure> {
         .as_ref()
         .and_then(|locks| Reflect::get(locks, &JsValue::from_str("request")).ok())
         .and_then(|request| request.dyn_into::<Function>().ok());
+    // Run once, under the lock where there is one.
+    let work = Rc::new(RefCell::new(Some(refresh)));
+    let run = move || {
+        let refresh = work.borrow_mut().take();
+        async move {
+            match refresh {
+                Some(refresh) => refresh().await,
+                None => Err(ApiFailure::Network),
+            }
+        }
+    };
     let (Some(locks), Some(request)) = (locks, request) else {
-        return Api::default().refresh().await;
+        return run().await;
     };
 
     let outcome = Rc::new(RefCell::new(None));
     let slot = outcome.clone();
+    let run_locked = run.clone();
     let while_locked = Closure::once(move |_lock: JsValue| -> Promise {
         wasm_bindgen_futures::future_to_promise(async move {
-            *slot.borrow_mut() = Some(Api::default().refresh().await);
+            *slot.borrow_mut() = Some(run_locked().await);
             Ok(JsValue::UNDEFINED)
         })
     });
@@ -317,7 +348,7 @@ async fn refresh_one_tab_at_a_time() -> Result<TokenResponse, ApiFailure> {
         Some(locked) => {
             let _ = wasm_bindgen_futures::JsFuture::from(locked).await;
         }
-        None => return Api::default().refresh().await,
+        None => return run().await,
     }
     drop(while_locked);
     outcome.take().unwrap_or(Err(ApiFailure::Network))
