@@ -11,7 +11,7 @@ let browser;
 let bob;
 before(async () => {
   browser = await launchBrowser();
-  bob = await signInThroughApi({ userId: 93002, firstName: 'Bob' });
+  bob = await signInThroughApi({ userId: 96002, firstName: 'Bob' });
 });
 after(async () => {
   await browser?.close();
@@ -75,7 +75,7 @@ function countPhotoRequests(page, id) {
 }
 
 test("another user's upload, favorite, edit and deletion show up without reloading", async () => {
-  const alice = await openPage(browser, { maxInitData: signInitData({ userId: 93001, firstName: 'Alice' }) });
+  const alice = await openPage(browser, { maxInitData: signInitData({ userId: 96001, firstName: 'Alice' }) });
   const { page } = alice;
   await page.goto('about:blank');
   const [first, second] = [await makePng(page), await makePng(page)];
@@ -128,7 +128,7 @@ test('a dropped socket shows "reconnecting", then catches up on what it missed',
   const alice = await openPage(browser, {
     width: 390,
     height: 844,
-    maxInitData: signInitData({ userId: 93003, firstName: 'Alisa' }),
+    maxInitData: signInitData({ userId: 96003, firstName: 'Alisa' }),
   });
   const { context, page } = alice;
   // The tab's socket goes through the test, which can cut it, and refuse the tries to reopen
