@@ -191,10 +191,11 @@ impl ParsePayload for PhotoUploadForm {
 }
 
 /// The form's fields: the staged file, and the text of title, description and tags.
-type FormFields = (StagedFile, Option<String>, Option<String>, Option<String>);
+pub type FormFields = (StagedFile, Option<String>, Option<String>, Option<String>);
 
-/// Reads the whole form: each field at most once, the file staged as it streams.
-async fn read_form(
+/// Reads the whole form: each field at most once, the file staged as it streams. (Public for
+/// the fuzz target `fuzz/fuzz_targets/multipart.rs`.)
+pub async fn read_form(
     request: &Request,
     body: &mut RequestBody,
     photos: &PhotosState,

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Fuzzes what strangers can send the server, with cargo-fuzz (libFuzzer, on the nightly
+# toolchain it installs through rustup): initData, uploaded files through the image pipeline,
+# socket messages, upload forms. Each target runs MINUTES minutes (default 10); the counts of
+# executions and what was found go into the "Fuzzing" section of BENCHMARKS.md. A crash leaves
+# its input in fuzz/artifacts/<target>/ (replay: cargo +nightly fuzz run <target> <file>), to be
+# turned into a regression test.
+#
+#   scripts/fuzz.sh [MINUTES] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+minutes=${1:-10}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(init_data image_pipeline client_message multipart)
+
+export PATH="$HOME/.cargo/bin:$PATH"
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+
+rows=()
+for target in "${targets[@]}"; do
+  log "fuzzing $target for $minutes minutes"
+  mkdir -p "fuzz/corpus/$target"
+  output=$(mktemp)
+  status=0
+  (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time=$((minutes * 60)) \
+    -rss_limit_mb=2048 -print_final_stats=1) >"$output" 2>&1 || status=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$output" | tail -n 1)
+  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$output" | tail -n 1)
+  coverage=$(grep -o 'cov: [0-9]*' "$output" | tail -n 1 | sed 's/cov: //')
+  if [ "$status" -eq 0 ]; then
+    found="none"
+  else
+    found="a failure (exit $status): $(grep -m1 -E 'panicked|ERROR: libFuzzer' "$output" | cut -c1-120)"
+    tail -n 40 "$output" >&2
+  fi
+  rows+=("| \`$target\` | ${runs:-?} | ${speed:-?} | ${coverage:-?} | $found |")
+  rm -f "$output"
+done
+
+report=$(
+  cat <<REPORT
+## Fuzzing
+
+cargo-fuzz (libFuzzer) for $minutes minutes per target: \`init_data\` (validation of any
+text, and a signed copy of its fields accepted only with the right bot token),
+\`image_pipeline\` (any file through sniffing, header limits, decoding and resizing),
+\`client_message\` (any socket text read as a client message, and written back the same),
+\`multipart\` (any body read as the upload form).
+
+| target | executions | per second | coverage (edges) | findings |
+|---|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")
+
+Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM. Command: \`scripts/fuzz.sh $minutes\` ($(date -u +%Y-%m-%d)).
+REPORT
+)
+python3 - "$report" <<'PY'
+import pathlib, re, sys
+path = pathlib.Path("BENCHMARKS.md")
+report = sys.argv[1].strip() + "\n"
+text = path.read_text()
+pattern = re.compile(r"## Fuzzing\n.*?(?=\n## |\Z)", re.S)
+text = pattern.sub(report, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + report
+path.write_text(text)
+PY
+log "BENCHMARKS.md: fuzzing results written"
