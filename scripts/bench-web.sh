@@ -94,13 +94,5 @@ if $quick; then
   exit 0
 fi
 
-python3 - "$report" <<'PY'
-import pathlib, re, sys
-path = pathlib.Path("BENCHMARKS.md")
-report = sys.argv[1].strip() + "\n"
-text = path.read_text()
-pattern = re.compile(r"## Web client\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(report, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + report
-path.write_text(text)
-PY
+write_benchmark_section "Web client" "$report"
 log "BENCHMARKS.md: first photo at $median ms, $brotli bytes"

@@ -162,16 +162,5 @@ if $quick; then
   exit 0
 fi
 
-# Replace the section (or add it) in BENCHMARKS.md.
-python3 - "$report" <<'PY'
-import pathlib, re, sys
-path = pathlib.Path("BENCHMARKS.md")
-report = sys.argv[1].strip() + "\n"
-text = path.read_text() if path.exists() else (
-    "# Benchmarks\n\nFigures written by the scripts named with each; never typed in by hand.\n\n"
-)
-pattern = re.compile(r"## Write ceiling\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(report, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + report
-path.write_text(text)
-PY
+write_benchmark_section "Write ceiling" "$report"
 log "BENCHMARKS.md: product $product commits/s, limit $plain, ratio $ratio"

@@ -58,13 +58,5 @@ $(printf '%s\n' "${rows[@]}")
 Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM. Command: \`scripts/fuzz.sh $minutes\` ($(date -u +%Y-%m-%d)).
 REPORT
 )
-python3 - "$report" <<'PY'
-import pathlib, re, sys
-path = pathlib.Path("BENCHMARKS.md")
-report = sys.argv[1].strip() + "\n"
-text = path.read_text()
-pattern = re.compile(r"## Fuzzing\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(report, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + report
-path.write_text(text)
-PY
+write_benchmark_section "Fuzzing" "$report"
 log "BENCHMARKS.md: fuzzing results written"

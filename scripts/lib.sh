@@ -207,3 +207,19 @@ ensure_contract_tools() {
     cp "$requirements" "$CONTRACT_VENV/requirements.txt"
   fi
 }
+
+# Writes REPORT (a markdown section starting "## TITLE") into BENCHMARKS.md, replacing the
+# section of that title or adding it at the end. The benchmark scripts call it.
+write_benchmark_section() {
+  python3 - "$1" "$2" <<'PY'
+import pathlib, re, sys
+title, report = sys.argv[1], sys.argv[2].strip() + "\n"
+path = pathlib.Path("BENCHMARKS.md")
+text = path.read_text() if path.exists() else (
+    "# Benchmarks\n\nFigures written by the scripts named with each; never typed in by hand.\n\n"
+)
+pattern = re.compile(r"## " + re.escape(title) + r"\n.*?(?=\n## |\Z)", re.S)
+text = pattern.sub(lambda _: report, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + report
+path.write_text(text)
+PY
+}

@@ -12,6 +12,7 @@ use sqlx::Connection;
 
 use crate::{
     helpers::{TestApp, database_url, spawn_app_with},
+    profiles::set_private,
     sockets::Open,
     trading::call,
 };
@@ -26,18 +27,6 @@ async fn roomy_app(database: Option<&str>) -> TestApp {
         }
     })
     .await
-}
-
-async fn set_private(app: &TestApp, user: &crate::helpers::SignedIn, private: bool) {
-    call(
-        app,
-        Method::PATCH,
-        "/api/me",
-        Some(user),
-        Some(json!({ "is_private": private })),
-    )
-    .await
-    .expect(200);
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use crate::{
     trading::{Answer, call, gift, mint, object_of},
 };
 
-async fn set_private(app: &TestApp, user: &SignedIn, private: bool) {
+/// Makes `user`'s collection private (or public again) through `PATCH /api/me`.
+pub async fn set_private(app: &TestApp, user: &SignedIn, private: bool) {
     call(
         app,
         Method::PATCH,

@@ -3,17 +3,11 @@
 //! client addresses, and `/metrics` kept inside.
 
 use gallery_types::Event;
-use reqwest::{Method, header};
+use reqwest::header;
 use serde_json::json;
 
 use super::Deployment;
-use crate::{
-    helpers::{SignedIn, TestApp},
-    images,
-    photos::upload,
-    sockets::Open,
-    trading::call,
-};
+use crate::{images, photos::upload, profiles::set_private, sockets::Open};
 
 /// The content-hashed script and wasm `index.html` loads.
 fn hashed_assets(index: &str) -> Vec<String> {
@@ -190,19 +184,6 @@ async fn api_sockets_and_events_work_through_nginx_and_across_instances() {
         (_, Event::PhotoCreated(created)) => assert_eq!(created.photo.id, photo["id"]),
         (_, other) => panic!("expected the new photo, got {other:?}"),
     }
-}
-
-/// Sets whether `user`'s collection is private.
-async fn set_private(app: &TestApp, user: &SignedIn, private: bool) {
-    call(
-        app,
-        Method::PATCH,
-        "/api/me",
-        Some(user),
-        Some(json!({ "is_private": private })),
-    )
-    .await
-    .expect(200);
 }
 
 #[tokio::test]
