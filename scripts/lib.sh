@@ -223,3 +223,33 @@ text = pattern.sub(lambda _: report, text) if pattern.search(text) else text.rst
 path.write_text(text)
 PY
 }
+
+# start_gallery LOG [VAR=VALUE...]: starts the server (GALLERY_BIN, default the release build)
+# in the background on a free loopback port, with the environment given on top of the
+# current one, and waits until it serves; sets GALLERY_PID and GALLERY_URL. stop_gallery
+# stops it.
+start_gallery() {
+  local log_file=$1
+  shift
+  env GALLERY_ADDR=127.0.0.1:0 GALLERY_LOG=info "$@" "${GALLERY_BIN:-target/release/gallery}" serve \
+    >"$log_file" 2>&1 &
+  GALLERY_PID=$!
+  GALLERY_URL=""
+  for _ in $(seq 1 600); do
+    GALLERY_URL=$(grep -o 'serving Max Photo Gallery on http://[0-9.:]*' "$log_file" | head -1 | sed 's/.* on //' || true)
+    [ -n "$GALLERY_URL" ] && return 0
+    kill -0 "$GALLERY_PID" 2>/dev/null || { cat "$log_file" >&2; die "the server did not start"; }
+    sleep 0.1
+  done
+  cat "$log_file" >&2
+  die "the server did not say where it listens within a minute"
+}
+
+# stop_gallery: stops the server start_gallery started, if it runs.
+stop_gallery() {
+  if [ -n "${GALLERY_PID:-}" ] && kill -0 "$GALLERY_PID" 2>/dev/null; then
+    kill -TERM "$GALLERY_PID" 2>/dev/null || true
+    wait "$GALLERY_PID" 2>/dev/null || true
+  fi
+  GALLERY_PID=""
+}

@@ -253,6 +253,11 @@ pub struct PhotoConfig {
     #[arg(long, env = "GALLERY_MAX_GIF_FRAMES", default_value_t = 300)]
     pub max_frames: u32,
 
+    /// Feed pages kept in memory (each until the next event, at most a second); 0 reads every
+    /// page from the database.
+    #[arg(long, env = "GALLERY_FEED_CACHE_PAGES", default_value_t = 1024)]
+    pub feed_cache_pages: usize,
+
     /// Most images decoded at once (each takes a core and up to a few hundred MB).
     #[arg(long, env = "GALLERY_DECODE_CONCURRENCY", default_value_t = 2)]
     pub decode_concurrency: usize,

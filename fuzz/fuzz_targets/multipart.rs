@@ -20,6 +20,7 @@ static PHOTOS: LazyLock<PhotosState> = LazyLock::new(|| {
         max_megapixels: 1,
         max_side: 2_000,
         max_frames: 20,
+        feed_cache_pages: 1024,
         decode_concurrency: 1,
         uploads_per_user: 1,
         storage_quota_mib: 1,

@@ -178,9 +178,15 @@ impl EventHub {
         let events = self.sender.subscribe();
         Subscription {
             events,
-            watermark: self.watermark.load(Ordering::Acquire),
+            watermark: self.watermark(),
             stopping: self.stopping.subscribe(),
         }
+    }
+
+    /// The newest event this instance has handed to its sockets (every earlier one too). A read
+    /// of the database that starts after this call reflects at least that event.
+    pub fn watermark(&self) -> i64 {
+        self.watermark.load(Ordering::Acquire)
     }
 
     /// Open sockets on this instance (and upgrades under way).

@@ -14,15 +14,17 @@ use sqlx::PgPool;
 
 use super::{
     PhotoError, PhotosState, changes,
+    hot_pages::{HotPage, PageKey},
     read::{self, FeedFilter},
     upload::{self, Uploaded},
     upload_form::PhotoUploadForm,
 };
 use crate::{
-    api::{ApiTag, NoContent},
+    api::{ApiTag, JsonBytes, NoContent},
     auth::{BearerAuth, Viewer},
     error_responses,
     rate_limit::limit_writes,
+    realtime::Realtime,
 };
 
 error_responses! {
@@ -46,6 +48,16 @@ pub enum UploadResponse {
     /// `duplicate_photo`: these bytes are already in the gallery, as `photo`.
     #[oai(status = 409)]
     Duplicate(Json<Box<DuplicatePhoto>>),
+}
+
+/// A page of the feed.
+#[derive(ApiResponse)]
+pub enum FeedResponse {
+    /// The photos. `X-Event-Seq` is the sequence number of the newest event the page reflects:
+    /// open the socket with `after` set to it (or poll `GET /api/events` from it), and no
+    /// change after the page is missed.
+    #[oai(status = 200)]
+    Page(JsonBytes<PhotoPage>, #[oai(header = "X-Event-Seq")] i64),
 }
 
 error_responses! {
@@ -114,6 +126,8 @@ impl PhotosApi {
     async fn list(
         &self,
         pool: Data<&PgPool>,
+        photos: Data<&Arc<PhotosState>>,
+        realtime: Data<&Arc<Realtime>>,
         viewer: Viewer,
         #[oai(default)] sort: Query<PhotoSort>,
         /// Only photos this user owns.
@@ -131,22 +145,44 @@ impl PhotosApi {
         /// The `next_cursor` of the page before.
         #[oai(validator(pattern = r"^[0-9]{1,9}_[0-9]{1,15}$"))]
         cursor: Query<Option<String>>,
-    ) -> Result<Json<PhotoPage>, ReadError> {
-        let filter = FeedFilter {
-            owner: owner.0,
-            creator: creator.0,
-            tag: tag.0,
+    ) -> Result<FeedResponse, ReadError> {
+        let key = PageKey {
+            viewer: viewer.0,
+            popular: sort.0 == PhotoSort::Popular,
+            filter: FeedFilter {
+                owner: owner.0,
+                creator: creator.0,
+                tag: tag.0,
+            },
+            limit: limit.0,
+            cursor: cursor.0,
         };
+        // Read before the database: the page reflects at least this event.
+        let watermark = realtime.hub.watermark();
+        if let Some(page) = photos.hot_pages.get(&key, watermark) {
+            return Ok(FeedResponse::Page(
+                JsonBytes::from_serialized(page.json),
+                page.seq,
+            ));
+        }
         let page = read::feed(
             *pool,
-            viewer.0,
+            key.viewer,
             sort.0,
-            &filter,
-            limit.0,
-            cursor.0.as_deref(),
+            &key.filter,
+            key.limit,
+            key.cursor.as_deref(),
         )
         .await?;
-        Ok(Json(page))
+        let page = HotPage {
+            json: JsonBytes::serialize(&page),
+            seq: watermark,
+        };
+        photos.hot_pages.put(key, &page);
+        Ok(FeedResponse::Page(
+            JsonBytes::from_serialized(page.json),
+            page.seq,
+        ))
     }
 
     /// One photo

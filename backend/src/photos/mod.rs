@@ -2,7 +2,8 @@
 //!
 //! - [`api`]: the photo operations (upload, feed, one photo, edit, delete);
 //!   [`favorites`] and [`search`] have their own.
-//! - [`read`]: every photo read, through one projection.
+//! - [`read`]: every photo read, through one projection; [`hot_pages`] keeps the feed pages
+//!   asked for most in memory.
 //! - [`upload`]: from a streamed form ([`upload_form`], admitted by [`admission`]: a slot
 //!   per user and the storage quota) through the image [`pipeline`] to stored files
 //!   ([`storage`]) and one transaction of rows and event.
@@ -17,6 +18,7 @@ pub mod changes;
 pub mod favorites;
 pub mod fields;
 pub mod files;
+pub mod hot_pages;
 pub mod media;
 pub mod pipeline;
 pub mod read;
@@ -30,7 +32,9 @@ use std::{sync::Arc, time::Duration};
 use gallery_types::ErrorCode;
 use tokio::sync::Semaphore;
 
-use self::{admission::UploadSlots, pipeline::UploadLimits, storage::MediaStore};
+use self::{
+    admission::UploadSlots, hot_pages::HotPages, pipeline::UploadLimits, storage::MediaStore,
+};
 use crate::{config::PhotoConfig, db::DbError, error::ApiError};
 
 /// What the photo routes share.
@@ -47,6 +51,8 @@ pub struct PhotosState {
     /// How long an upload may take to arrive, and to go through the pipeline.
     pub read_deadline: Duration,
     pub decode_deadline: Duration,
+    /// The feed pages asked for most, from memory.
+    pub hot_pages: HotPages,
 }
 
 impl PhotosState {
@@ -64,6 +70,7 @@ impl PhotosState {
             quota_bytes: config.storage_quota_mib * 1024 * 1024,
             read_deadline: Duration::from_secs(config.upload_read_seconds.max(1)),
             decode_deadline: Duration::from_secs(config.decode_seconds.max(1)),
+            hot_pages: HotPages::new(config.feed_cache_pages),
         })
     }
 }

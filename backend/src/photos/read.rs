@@ -158,11 +158,18 @@ pub async fn by_id_regardless_of_privacy(
 }
 
 /// Which photos a feed shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FeedFilter {
     pub owner: Option<i64>,
     pub creator: Option<i64>,
     pub tag: Option<String>,
+}
+
+impl FeedFilter {
+    /// Whether it shows the whole gallery.
+    pub fn is_empty(&self) -> bool {
+        self.owner.is_none() && self.creator.is_none() && self.tag.is_none()
+    }
 }
 
 /// Why a feed cannot be read.
@@ -200,7 +207,84 @@ pub async fn feed(
     }
     let cursor = cursor.map(Cursor::decode).transpose()?;
     let popular = sort == PhotoSort::Popular;
-    let mut rows = select_photos!(
+    let rows = if filter.is_empty() {
+        everyone_s_page(executor, viewer, popular, cursor, limit + 1).await
+    } else {
+        filtered_page(executor, viewer, popular, filter, cursor, limit + 1).await
+    };
+    let mut rows = rows.during("read the feed")?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = rows.last().filter(|_| more).map(|last| {
+        Cursor {
+            favorite_count: if popular { last.favorite_count } else { 0 },
+            id: last.id,
+        }
+        .encode()
+    });
+    Ok(PhotoPage {
+        items: rows.into_iter().map(PhotoRow::into_photo).collect(),
+        next_cursor,
+    })
+}
+
+/// A page of the whole gallery. Each sort has a statement of its own with no optional
+/// conditions, and a missing cursor is the position before the first photo, so that
+/// PostgreSQL keeps one plan per statement that walks its index from the cursor and stops
+/// after `rows` (a statement with `$n is null or …` conditions gets a plan for every case at
+/// once, which sorts everything visible).
+async fn everyone_s_page(
+    executor: impl PgExecutor<'_>,
+    viewer: Option<i64>,
+    popular: bool,
+    cursor: Option<Cursor>,
+    rows: i64,
+) -> Result<Vec<PhotoRow>, sqlx::Error> {
+    let cursor = cursor.unwrap_or(Cursor::BEFORE_FIRST);
+    if popular {
+        select_photos!(
+            r#"
+            where p.deleted_at is null
+              and collection_visible_to(w.id, w.is_private, $1)
+              and (o.favorite_count, p.id) < ($2, $3)
+            order by o.favorite_count desc, p.id desc
+            limit $4
+            "#,
+            viewer,
+            cursor.favorite_count,
+            cursor.id,
+            rows,
+        )
+        .fetch_all(executor)
+        .await
+    } else {
+        select_photos!(
+            r#"
+            where p.deleted_at is null
+              and collection_visible_to(w.id, w.is_private, $1)
+              and p.id < $2
+            order by p.id desc
+            limit $3
+            "#,
+            viewer,
+            cursor.id,
+            rows,
+        )
+        .fetch_all(executor)
+        .await
+    }
+}
+
+/// A page of one owner's, creator's or tag's photos.
+async fn filtered_page(
+    executor: impl PgExecutor<'_>,
+    viewer: Option<i64>,
+    popular: bool,
+    filter: &FeedFilter,
+    cursor: Option<Cursor>,
+    rows: i64,
+) -> Result<Vec<PhotoRow>, sqlx::Error> {
+    select_photos!(
         r#"
         where p.deleted_at is null
           and collection_visible_to(w.id, w.is_private, $1)
@@ -223,24 +307,10 @@ pub async fn feed(
         popular,
         cursor.map(|cursor| cursor.id),
         cursor.map(|cursor| cursor.favorite_count),
-        limit + 1,
+        rows,
     )
     .fetch_all(executor)
     .await
-    .during("read the feed")?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = rows.last().filter(|_| more).map(|last| {
-        Cursor {
-            favorite_count: if popular { last.favorite_count } else { 0 },
-            id: last.id,
-        }
-        .encode()
-    });
-    Ok(PhotoPage {
-        items: rows.into_iter().map(PhotoRow::into_photo).collect(),
-        next_cursor,
-    })
 }
 
 /// A position in the feed: the last item's sort key and id.
@@ -251,6 +321,12 @@ struct Cursor {
 }
 
 impl Cursor {
+    /// Before the first photo in either order.
+    const BEFORE_FIRST: Cursor = Cursor {
+        favorite_count: i32::MAX,
+        id: i64::MAX,
+    };
+
     /// `<favorite count>_<id>`, the form the spec's pattern for `cursor` states.
     fn encode(self) -> String {
         format!("{}_{}", self.favorite_count, self.id)

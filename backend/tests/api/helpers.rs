@@ -165,6 +165,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             max_megapixels: 40,
             max_side: 10_000,
             max_frames: 300,
+            feed_cache_pages: 1024,
             decode_concurrency: 2,
             uploads_per_user: 2,
             storage_quota_mib: 1024,

@@ -983,3 +983,67 @@ async fn a_deleted_photo_is_never_replayed_but_its_deletion_is() {
     );
     assert_eq!(kinds_about(&owner, kept), ["photo_created"]);
 }
+
+/// The feed page and its `X-Event-Seq`.
+async fn feed_page(app: &TestApp) -> (i64, Value) {
+    let response = app.get("/api/photos?limit=50").await;
+    assert_eq!(response.status(), 200);
+    let seq = response.headers()["x-event-seq"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (seq, response.json().await.unwrap())
+}
+
+fn titles(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|photo| photo["title"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_names_the_event_it_reflects_and_a_socket_from_there_misses_nothing() {
+    let app = spawn_app().await;
+    let ann = app.sign_in(9001, "Ann", Some("ann")).await;
+    let photo_id = photo_of(&app, &ann, 1).await;
+    // Until the hub has handed the upload's event to sockets, a page may not promise it.
+    let (mut watcher, _) = app.open(Open::default()).await;
+    let (created_seq, _) = watcher.event().await;
+
+    let (seq, page) = feed_page(&app).await;
+    assert!(
+        seq >= created_seq,
+        "the page reflects the upload ({seq} < {created_seq})"
+    );
+    assert_eq!(titles(&page), ["photo 1"]);
+    // Served again, from memory: the same event, the same page.
+    let (again_seq, again) = feed_page(&app).await;
+    assert_eq!((again_seq, &again), (seq, &page));
+
+    // A change after the page reaches a socket opened from the page's number, once.
+    patch_photo(&app, &ann, photo_id, &json!({"title": "Renamed"})).await;
+    let (mut socket, hello) = app
+        .open(Open {
+            after: Some(seq),
+            ..Open::default()
+        })
+        .await;
+    assert!(!hello.reload);
+    let (updated_seq, updated) = socket.event().await;
+    assert!(updated_seq > seq);
+    assert!(matches!(updated, Event::PhotoUpdated(ref u) if u.title == "Renamed"));
+
+    // Once this instance's sockets have the event, no page older than it is served.
+    let (watched_seq, _) = watcher.event().await;
+    assert_eq!(watched_seq, updated_seq);
+    let (seq, page) = feed_page(&app).await;
+    assert!(
+        seq >= updated_seq,
+        "the page is older than a delivered event"
+    );
+    assert_eq!(titles(&page), ["Renamed"]);
+}

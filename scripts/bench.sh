@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# Performance against the machine's limits, each limit measured in the same run on the same
+# machine: the feed against pgbench running the server's own SQL, socket fan-out against a
+# plain node `ws` broadcast server, uploads against libvips doing the same work, sign-ins and
+# the feed during a password sign-in storm; then the web client (scripts/bench-web.sh).
+# One throwaway PostgreSQL, one release server, the load from target/release/gallery-load.
+#
+#   scripts/bench.sh           the full run (10,000 photos, 10,000 sockets, ten 12 MP JPEGs);
+#                              writes the Feed, Fan-out, Uploads and Sign-ins sections (and the
+#                              Web client one) of BENCHMARKS.md
+#   scripts/bench.sh --quick   small N, printed only (scripts/test.sh runs it so that the
+#                              harness keeps working)
+# BENCH_KEEP=1 keeps the scratch folder (the server's and PostgreSQL's logs, every measurement
+# as JSON) for a look afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
+connections=64
+if $quick; then
+  photos=500 seconds=2 warmup=1 sockets=200 events=10 rate=10 upload_files=2 upload_width=1200 upload_height=900
+else
+  photos=10000 seconds=10 warmup=2 sockets=10000 events=100 rate=10 upload_files=10 upload_width=4000 upload_height=3000
+fi
+
+ensure_postgres
+ensure_node
+ensure_apt curl:curl vips:libvips-tools
+# Every socket is a file descriptor, on both ends.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -gt $((sockets + 1000)) ] ||
+  die "the open file limit is $(ulimit -n); $sockets sockets need more (raise it with ulimit -Hn as root)"
+
+GALLERY_BIN=${GALLERY_BIN:-target/release/gallery}
+load=${GALLERY_LOAD:-target/release/gallery-load}
+if [ "$GALLERY_BIN" = target/release/gallery ] || [ "$load" = target/release/gallery-load ]; then
+  log "building the server and the load tool (release)"
+  cargo build --release --locked -p gallery --bin gallery -p gallery-load
+fi
+log "installing the reference server's packages"
+(cd bench/reference && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+scratch=$(mktemp -d -t gallery-bench.XXXXXX)
+chmod 755 "$scratch"
+pg_base="$scratch/postgres"
+reference_pid=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_gallery
+  [ -n "$reference_pid" ] && kill "$reference_pid" 2>/dev/null && wait "$reference_pid" 2>/dev/null
+  pg_stop "$pg_base"
+  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$scratch"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "starting a throwaway PostgreSQL (with pg_stat_statements)"
+pg_init "$pg_base" postgres
+cat >>"$pg_base/cluster/postgresql.conf" <<'CONF'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track_planning = on
+max_connections = 200
+CONF
+pg_start "$pg_base"
+as_pg_owner "$PG_BIN/createdb" -h "$pg_base/run" -U postgres bench
+database_url="postgres://postgres@localhost/bench?host=$pg_base/run"
+psql_bench() { as_pg_owner "$PG_BIN/psql" -h "$pg_base/run" -U postgres -d bench -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_bench -c "create extension pg_stat_statements"
+# pgbench at the load tool's concurrency, on SCRIPT; prints transactions per second.
+pgbench_tps() {
+  as_pg_owner "$PG_BIN/pgbench" -h "$pg_base/run" -U postgres -n -M prepared -c "$connections" \
+    -j 2 -T "$seconds" -f "$1" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+# A field of a JSON document: json FILE 'expression on d'.
+json() { python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+bot_token="bench-bot:0123456789abcdef"
+# A fresh server process for each part, so that memory figures start from a clean heap.
+restart_server() {
+  stop_gallery
+  log "starting the server"
+  start_gallery "$scratch/server.log" DATABASE_URL="$database_url" GALLERY_DATA_DIR="$scratch/data" \
+    GALLERY_WEB_DIR="$scratch/no-web-client" GALLERY_BOT_TOKEN="$bot_token" \
+    GALLERY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef" \
+    GALLERY_ACCESS_TOKEN_TTL_SECONDS=14400 GALLERY_RATE_SIGN_IN_PER_MINUTE=1000000 \
+    GALLERY_RATE_WRITES_PER_MINUTE=1000000 GALLERY_RATE_LOGIN_PER_HANDLE_PER_MINUTE=1000000 "$@"
+  api="$GALLERY_URL/api"
+  server=$GALLERY_PID
+}
+restart_server
+
+log "signing in the viewer with Max initData"
+init_data=$("$GALLERY_BIN" sign-init-data --bot-token "$bot_token" --user-id 900001 --first-name Bench)
+init_body=$(python3 -c 'import json, sys; print(json.dumps({"init_data": sys.argv[1]}))' "$init_data")
+curl -fsS -X POST -H 'Content-Type: application/json' -d "$init_body" "$api/auth/max" >"$scratch/signed-in.json"
+token=$(json "$scratch/signed-in.json" 'd["access_token"]')
+viewer=$(json "$scratch/signed-in.json" 'd["user"]["id"]')
+auth="Authorization: Bearer $token"
+
+log "seeding $photos photos by 200 people (10 of them private), the viewer's favorites"
+psql_bench <<SQL
+insert into users (max_user_id, handle, display_name, is_private)
+select 100000 + n, 'artist_' || n, 'Artist ' || n, n % 20 = 0 from generate_series(1, 200) n;
+insert into photos (creator_id, content_sha256, original_file, preview_file, thumbnail_file,
+                    format, width, height, byte_size, placeholder, title, description, tags)
+select (select min(id) from users where handle like 'artist\_%') + n % 200,
+       sha256(n::text::bytea), encode(sha256(('o' || n)::bytea), 'hex') || '.jpg',
+       encode(sha256(('p' || n)::bytea), 'hex') || '.jpg',
+       encode(sha256(('t' || n)::bytea), 'hex') || '.jpg',
+       'jpeg', 4000, 3000, 3100000, 'LKO2?U%2Tw=w]~RBVZRi};RPxuwH', 'Photo number ' || n,
+       'A photo of the benchmark, number ' || n, array['bench', 'tag' || n % 20]
+from generate_series(1, $photos) n;
+insert into art_objects (photo_id, owner_id, favorite_count)
+select id, creator_id, (id * 7919) % 50 from photos order by id;
+insert into favorites (user_id, object_id) select $viewer, id from art_objects where id % 10 = 0;
+-- The viewer's own photo: the fan-out benchmark retitles it.
+update art_objects set owner_id = $viewer where id = (select max(id) from art_objects);
+update users set handle = 'bench_viewer' where id = $viewer;
+analyze;
+SQL
+viewer_photo=$(psql_bench -c "select photo_id from art_objects where owner_id = $viewer")
+
+# --- The feed ----------------------------------------------------------------------------------
+
+feed_url="$api/photos?limit=50"
+# The statement the server runs for REQUEST... (curl arguments), with the parameters it
+# bound, as PostgreSQL's statement log shows them (logged for that one request only); written
+# to FILE as pgbench's script, the parameters in place.
+capture_feed_statement() { # FILE REQUEST...
+  local file=$1 from
+  shift
+  from=$(wc -l <"$pg_base/postgres.log")
+  psql_bench -c "alter system set log_statement = 'all'" -c "select pg_reload_conf()" >/dev/null
+  curl -fsS -o /dev/null "$@"
+  psql_bench -c "alter system reset log_statement" -c "select pg_reload_conf()" >/dev/null
+  tail -n +"$((from + 1))" "$pg_base/postgres.log" | python3 -c '
+import re, sys
+# Log entries begin with their time; a statement continues on lines that start with a tab.
+# "LOG:  execute <name>: <statement>" is followed by "DETAIL:  parameters: $1 = ..., ...".
+entries = re.split(r"\n(?=\d{4}-\d\d-\d\d )", sys.stdin.read())
+for entry, detail in zip(entries, entries[1:]):
+    statement = re.search(r"LOG:  execute [^:]*: (.*)", entry, re.S)
+    parameters = re.search(r"DETAIL:  parameters: (.*)", detail)
+    if statement and parameters and "join art_objects o" in statement[1] and "order by case when" in statement[1]:
+        values = dict(re.findall(r"\$(\d+) = (NULL|\x27(?:[^\x27]|\x27\x27)*\x27)", parameters[1]))
+        sql = re.sub(r"\$(\d+)", lambda match: values[match.group(1)], statement[1])
+        print(" ".join(sql.split()) + ";")
+        break
+' >"$file"
+  [ -s "$file" ] || die "the feed statement is not in PostgreSQL's log"
+}
+# Milliseconds of PostgreSQL time (planning and execution) per call of the feed statement, and
+# calls, since the last reset of pg_stat_statements.
+feed_pg_time() {
+  psql_bench -F ' ' -c "select round(sum(total_plan_time + total_exec_time)::numeric / greatest(sum(calls), 1), 3), sum(calls)
+                        from pg_stat_statements where query like '%join art_objects o%order by case when%'"
+}
+
+log "feed: anonymous, $connections connections, ${seconds}s"
+psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+"$load" http --url "$feed_url" --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
+  >"$scratch/feed-anonymous.json"
+read -r anonymous_pg_ms anonymous_calls <<<"$(feed_pg_time)"
+capture_feed_statement "$scratch/feed-anonymous.sql" "$feed_url"
+log "feed: pgbench, the same statement (anonymous)"
+psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+anonymous_pgbench=$(pgbench_tps "$scratch/feed-anonymous.sql")
+read -r anonymous_pgbench_ms _ <<<"$(feed_pg_time)"
+
+log "feed: signed in, $connections connections, ${seconds}s"
+psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+"$load" http --url "$feed_url" --header "$auth" --connections "$connections" --seconds "$seconds" \
+  --warmup "$warmup" >"$scratch/feed-signed-in.json"
+read -r signed_in_pg_ms signed_in_calls <<<"$(feed_pg_time)"
+capture_feed_statement "$scratch/feed-signed-in.sql" -H "$auth" "$feed_url"
+log "feed: pgbench, the same statement (signed in)"
+psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+signed_in_pgbench=$(pgbench_tps "$scratch/feed-signed-in.sql")
+read -r signed_in_pgbench_ms _ <<<"$(feed_pg_time)"
+
+feed_row() { # LABEL JSON PGBENCH_TPS PG_MS CALLS PGBENCH_PG_MS
+  local per_second
+  per_second=$(json "$2" 'round(d["main"]["per_second"])')
+  printf '| %s | %s | %s | %s | %s | %s | %s ms (%s of %s requests) | %s ms |\n' "$1" "$per_second" \
+    "$(json "$2" 'd["main"]["p50_ms"]')" "$(json "$2" 'd["main"]["p99_ms"]')" \
+    "$(printf '%.0f' "$3")" "**$(ratio "$per_second" "$3")**" "$4" "$5" \
+    "$(json "$2" 'd["main"]["requests"]')" "$6"
+}
+feed_errors=$(( $(json "$scratch/feed-anonymous.json" 'd["main"]["errors"]') + $(json "$scratch/feed-signed-in.json" 'd["main"]["errors"]') ))
+[ "$feed_errors" = 0 ] || die "$feed_errors feed requests failed"
+
+# --- Sign-ins, and the feed during a password storm -------------------------------------------
+
+log "sign-ins: initData, 8 connections, ${seconds}s"
+"$load" http --method POST --url "$api/auth/max" --header 'Content-Type: application/json' \
+  --body "$init_body" --connections 8 --seconds "$seconds" --warmup "$warmup" >"$scratch/sign-in-max.json"
+password="a long benchmark password"
+password_body=$(python3 -c 'import json, sys; print(json.dumps({"handle": "bench_viewer", "password": sys.argv[1]}))' "$password")
+set_password=$(python3 -c 'import json, sys; print(json.dumps({"init_data": sys.argv[1], "new_password": sys.argv[2]}))' "$init_data" "$password")
+curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' -H "$auth" -d "$set_password" "$api/me/password"
+log "sign-ins: passwords, 8 connections, ${seconds}s"
+"$load" http --method POST --url "$api/auth/login" --header 'Content-Type: application/json' \
+  --body "$password_body" --connections 8 --seconds "$seconds" --warmup "$warmup" >"$scratch/sign-in-password.json"
+log "feed during a password sign-in storm (8 connections signing in)"
+"$load" http --url "$feed_url" --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
+  --beside-url "$api/auth/login" --beside-header 'Content-Type: application/json' \
+  --beside-body "$password_body" --beside-connections 8 >"$scratch/feed-storm.json"
+for file in sign-in-max sign-in-password feed-storm; do
+  [ "$(json "$scratch/$file.json" 'd["main"]["errors"]')" = 0 ] || die "requests of $file failed"
+done
+
+# --- Fan-out ---------------------------------------------------------------------------------
+
+restart_server
+log "fan-out: $sockets sockets on the gallery, $events events at $rate/s"
+"$load" fanout --socket-url "ws://${GALLERY_URL#http://}/ws" --clients "$sockets" --events "$events" \
+  --rate "$rate" --trigger-method PATCH --trigger-url "$api/photos/$viewer_photo" --trigger-header "$auth" \
+  --trigger-header 'Content-Type: application/json' --trigger-body '{"title":"{marker}"}' \
+  --server-pid "$server" >"$scratch/fanout-gallery.json"
+
+log "fan-out: $sockets sockets on the node reference, $events events at $rate/s"
+node bench/reference/broadcast.mjs >"$scratch/reference.log" 2>&1 &
+reference_pid=$!
+reference_port=""
+for _ in $(seq 1 100); do
+  reference_port=$(sed -n 's/^listening on //p' "$scratch/reference.log")
+  [ -n "$reference_port" ] && break
+  sleep 0.1
+done
+[ -n "$reference_port" ] || { cat "$scratch/reference.log" >&2; die "the reference server did not start"; }
+"$load" fanout --socket-url "ws://127.0.0.1:$reference_port/" --clients "$sockets" --events "$events" \
+  --rate "$rate" --trigger-url "http://127.0.0.1:$reference_port/publish" --trigger-body '{"title":"{marker}"}' \
+  --server-pid "$reference_pid" >"$scratch/fanout-reference.json"
+kill "$reference_pid" && wait "$reference_pid" 2>/dev/null || true
+reference_pid=""
+
+fanout_row() { # LABEL JSON
+  printf '| %s | %.1f KiB | %.1f µs | %s | %s ms | %s ms | %s ms | %s ms | %s |\n' "$1" \
+    "$(json "$2" 'd["rss_per_connection_bytes"] / 1024')" "$(json "$2" 'd["cpu_per_delivery_us"]')" \
+    "$(json "$2" 'round(d["deliveries_per_second"])')" \
+    "$(json "$2" 'd["delivery"]["p50_ms"]')" "$(json "$2" 'd["delivery"]["p99_ms"]')" \
+    "$(json "$2" 'd["to_last_client"]["p50_ms"]')" "$(json "$2" 'd["to_last_client"]["p99_ms"]')" \
+    "$(json "$2" 'd["missing"]')"
+}
+
+# --- Uploads ---------------------------------------------------------------------------------
+
+log "uploads: writing $upload_files test photos of ${upload_width}×$upload_height"
+"$load" photos --folder "$scratch/photos" --count "$upload_files" --width "$upload_width" \
+  --height "$upload_height" >/dev/null
+restart_server
+log "uploads: the gallery, two at a time"
+"$load" uploads --api "$api" --token "$token" --folder "$scratch/photos" --concurrency 2 \
+  --server-pid "$server" >"$scratch/uploads.json"
+megapixels=$(json "$scratch/uploads.json" 'd["megapixels"]')
+# libvips on the same files, two at a time: the same work (the original re-encoded without
+# metadata, a preview and a thumbnail), and the two sizes alone.
+vips_work() {
+  local file=$1 out=$2 name
+  name=$(basename "$file" .jpg)
+  vips copy "$file" "$out/$name-original.jpg[strip,Q=92]"
+  vipsthumbnail "$file" --size 1600 -o "$out/%s-preview.jpg[strip,Q=82]"
+  vipsthumbnail "$file" --size 400 -o "$out/%s-thumbnail.jpg[strip,Q=82]"
+}
+vips_sizes() {
+  local file=$1 out=$2
+  vipsthumbnail "$file" --size 1600 -o "$out/%s-preview.jpg[strip,Q=82]"
+  vipsthumbnail "$file" --size 400 -o "$out/%s-thumbnail.jpg[strip,Q=82]"
+}
+export -f vips_work vips_sizes
+timed() { # prints the seconds COMMAND... took
+  local started ended
+  started=$(date +%s.%N)
+  "$@"
+  ended=$(date +%s.%N)
+  awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }'
+}
+two_at_a_time() { # FUNCTION
+  mkdir -p "$scratch/vips-$1"
+  find "$scratch/photos" -name '*.jpg' -print0 | sort -z |
+    xargs -0 -P 2 -I{} bash -c "$1 {} $scratch/vips-$1"
+}
+log "uploads: libvips, the same work, two at a time"
+vips_work_seconds=$(timed two_at_a_time vips_work)
+log "uploads: vipsthumbnail alone, two at a time"
+vips_sizes_seconds=$(timed two_at_a_time vips_sizes)
+gallery_mps=$(json "$scratch/uploads.json" 'round(d["megapixels_per_second"], 1)')
+vips_work_mps=$(awk -v m="$megapixels" -v s="$vips_work_seconds" 'BEGIN { printf "%.1f", m / s }')
+vips_sizes_mps=$(awk -v m="$megapixels" -v s="$vips_sizes_seconds" 'BEGIN { printf "%.1f", m / s }')
+
+# --- The report --------------------------------------------------------------------------------
+
+machine="$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $("$PG_BIN/postgres" --version), node $(node --version), $(vips --version)"
+footer="Machine: $machine; the load tool and the reference run on the same cores. Command: \`scripts/bench.sh\` ($(date -u +%Y-%m-%d))."
+mib() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
+
+feed_report=$(cat <<EOF
+## Feed
+
+\`GET /api/photos?limit=50\` over $photos photos at $connections connections for ${seconds} s each
+(after ${warmup} s of warmup), by \`gallery-load http\`; the limit: \`pgbench -M prepared -c $connections\`
+running the very statement the server ran (taken from \`pg_stat_statements\`, its parameters
+replaced by the values the requests carried). PostgreSQL time is planning plus execution per
+call of that statement, from \`pg_stat_statements\`.
+
+| viewer | requests/s | p50 ms | p99 ms | pgbench tps | ratio | PostgreSQL time per page (server) | per page (pgbench) |
+|---|---|---|---|---|---|---|---|
+$(feed_row anonymous "$scratch/feed-anonymous.json" "$anonymous_pgbench" "$anonymous_pg_ms" "$anonymous_calls" "$anonymous_pgbench_ms")
+$(feed_row "signed in" "$scratch/feed-signed-in.json" "$signed_in_pgbench" "$signed_in_pg_ms" "$signed_in_calls" "$signed_in_pgbench_ms")
+
+$footer
+EOF
+)
+
+storm_p99=$(json "$scratch/feed-storm.json" 'd["main"]["p99_ms"]')
+calm_p99=$(json "$scratch/feed-anonymous.json" 'd["main"]["p99_ms"]')
+sign_ins_report=$(cat <<EOF
+## Sign-ins
+
+Sign-ins per second over 8 connections for ${seconds} s each: \`POST /api/auth/max\` (initData,
+HMAC-SHA-256) and \`POST /api/auth/login\` (argon2id). Then the anonymous feed again at
+$connections connections while 8 more connections sign in with the password the whole time.
+
+| measure | figure |
+|---|---|
+| initData sign-ins/s | $(json "$scratch/sign-in-max.json" 'round(d["main"]["per_second"])') (p99 $(json "$scratch/sign-in-max.json" 'd["main"]["p99_ms"]') ms) |
+| password sign-ins/s | $(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)') (p99 $(json "$scratch/sign-in-password.json" 'd["main"]["p99_ms"]') ms) |
+| feed requests/s during the storm | $(json "$scratch/feed-storm.json" 'round(d["main"]["per_second"])') (password sign-ins meanwhile: $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s) |
+| feed p99 during the storm / without | $storm_p99 ms / $calm_p99 ms = **$(ratio "$storm_p99" "$calm_p99")×** (the target: at most 1.2×) |
+
+$footer
+EOF
+)
+
+fanout_report=$(cat <<EOF
+## Fan-out
+
+$sockets idle sockets on one server, then $events events at $rate a second, each timed from just
+before the request that causes it to every socket it reaches (\`gallery-load fanout\`). The
+gallery's event is a photo's new title (\`PATCH /api/photos/:id\`: committed, numbered by the
+relay, read once by the hub, sent to every socket); the reference is a minimal node \`ws\`
+broadcast server (\`bench/reference/broadcast.mjs\`) sent each event by an HTTP POST. Memory
+per socket: resident memory with every socket connected and idle, less before the first, over
+the sockets; CPU: the server process's user and system time while the events went out, over
+the deliveries.
+
+| server | RSS per idle socket | CPU per delivery | deliveries/s | p50 | p99 | to the last client p50 | to the last client p99 | missing |
+|---|---|---|---|---|---|---|---|---|
+$(fanout_row gallery "$scratch/fanout-gallery.json")
+$(fanout_row "node \`ws\` (the reference)" "$scratch/fanout-reference.json")
+
+Ratios (gallery / reference): memory $(ratio "$(json "$scratch/fanout-gallery.json" 'd["rss_per_connection_bytes"]')" "$(json "$scratch/fanout-reference.json" 'd["rss_per_connection_bytes"]')"), CPU $(ratio "$(json "$scratch/fanout-gallery.json" 'd["cpu_per_delivery_us"]')" "$(json "$scratch/fanout-reference.json" 'd["cpu_per_delivery_us"]')"), p99 to the last client $(ratio "$(json "$scratch/fanout-gallery.json" 'd["to_last_client"]["p99_ms"]')" "$(json "$scratch/fanout-reference.json" 'd["to_last_client"]["p99_ms"]')").
+
+$footer
+EOF
+)
+
+uploads_report=$(cat <<EOF
+## Uploads
+
+$upload_files JPEGs of ${upload_width}×$upload_height ($megapixels MP in all, written by
+\`gallery-load photos\`), uploaded two at a time (\`gallery-load uploads\`): each stored as the
+original without metadata, a 1600 px preview and a 400 px thumbnail. libvips does the same work
+on the same files two at a time: \`vips copy …[strip,Q=92]\` plus \`vipsthumbnail --size 1600\`
+and \`--size 400\` (\`[strip,Q=82]\`), and the two sizes alone.
+
+| who | MP/s | ratio to libvips (same work) | ratio to vipsthumbnail alone |
+|---|---|---|---|
+| the gallery (upload to stored, over HTTP) | $gallery_mps | **$(ratio "$gallery_mps" "$vips_work_mps")** | $(ratio "$gallery_mps" "$vips_sizes_mps") |
+| libvips, the same work | $vips_work_mps | 1.00 | |
+| vipsthumbnail, the two sizes alone | $vips_sizes_mps | | 1.00 |
+
+Server memory: $(mib "$(json "$scratch/uploads.json" 'd["rss_before_bytes"]')") before, peak
+$(mib "$(json "$scratch/uploads.json" 'd["peak_rss_bytes"]')") with two uploads under way (sampled every 2 ms):
+$(mib "$(json "$scratch/uploads.json" 'd["peak_rss_per_upload_bytes"]')") per concurrent upload. Upload p50
+$(json "$scratch/uploads.json" 'd["p50_ms"]') ms, p99 $(json "$scratch/uploads.json" 'd["p99_ms"]') ms.
+
+$footer
+EOF
+)
+
+if $quick; then
+  printf '%s\n\n' "$feed_report" "$sign_ins_report" "$fanout_report" "$uploads_report"
+  log "benchmarks (quick): every measurement ran"
+  exit 0
+fi
+
+write_benchmark_section "Feed" "$feed_report"
+write_benchmark_section "Sign-ins" "$sign_ins_report"
+write_benchmark_section "Fan-out" "$fanout_report"
+write_benchmark_section "Uploads" "$uploads_report"
+log "BENCHMARKS.md: feed, sign-ins, fan-out and uploads written"
+stop_gallery
+scripts/bench-web.sh
