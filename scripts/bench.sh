@@ -82,10 +82,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 bot_token="bench-bot:0123456789abcdef"
 # A fresh server process for each part, so that memory figures start from a clean heap.
+starts=0
 restart_server() {
   stop_gallery
+  starts=$((starts + 1))
   log "starting the server"
-  start_gallery "$scratch/server.log" DATABASE_URL="$database_url" GALLERY_DATA_DIR="$scratch/data" \
+  start_gallery "$scratch/server-$starts.log" DATABASE_URL="$database_url" GALLERY_DATA_DIR="$scratch/data" \
     GALLERY_WEB_DIR="$scratch/no-web-client" GALLERY_BOT_TOKEN="$bot_token" \
     GALLERY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef" \
     GALLERY_ACCESS_TOKEN_TTL_SECONDS=14400 GALLERY_RATE_SIGN_IN_PER_MINUTE=1000000 \
@@ -128,16 +130,15 @@ viewer_photo=$(psql_bench -c "select photo_id from art_objects where owner_id = 
 
 # --- The feed ----------------------------------------------------------------------------------
 
-feed_url="$api/photos?limit=50"
-# The statement the server runs for REQUEST... (curl arguments), with the parameters it
+# The statement the server runs for `GET /api/photos?limit=50` (with the curl arguments given), with the parameters it
 # bound, as PostgreSQL's statement log shows them (logged for that one request only); written
 # to FILE as pgbench's script, the parameters in place.
-capture_feed_statement() { # FILE REQUEST...
+capture_feed_statement() { # FILE CURL-ARGUMENT...
   local file=$1 from
   shift
   from=$(wc -l <"$pg_base/postgres.log")
   psql_bench -c "alter system set log_statement = 'all'" -c "select pg_reload_conf()" >/dev/null
-  curl -fsS -o /dev/null "$@"
+  curl -fsS -o /dev/null "$@" "$api/photos?limit=50"
   psql_bench -c "alter system reset log_statement" -c "select pg_reload_conf()" >/dev/null
   tail -n +"$((from + 1))" "$pg_base/postgres.log" | python3 -c '
 import re, sys
@@ -147,7 +148,7 @@ entries = re.split(r"\n(?=\d{4}-\d\d-\d\d )", sys.stdin.read())
 for entry, detail in zip(entries, entries[1:]):
     statement = re.search(r"LOG:  execute [^:]*: (.*)", entry, re.S)
     parameters = re.search(r"DETAIL:  parameters: (.*)", detail)
-    if statement and parameters and "join art_objects o" in statement[1] and "order by case when" in statement[1]:
+    if statement and parameters and "join art_objects o" in statement[1] and "order by" in statement[1]:
         values = dict(re.findall(r"\$(\d+) = (NULL|\x27(?:[^\x27]|\x27\x27)*\x27)", parameters[1]))
         sql = re.sub(r"\$(\d+)", lambda match: values[match.group(1)], statement[1])
         print(" ".join(sql.split()) + ";")
@@ -159,41 +160,53 @@ for entry, detail in zip(entries, entries[1:]):
 # calls, since the last reset of pg_stat_statements.
 feed_pg_time() {
   psql_bench -F ' ' -c "select round(sum(total_plan_time + total_exec_time)::numeric / greatest(sum(calls), 1), 3), sum(calls)
-                        from pg_stat_statements where query like '%join art_objects o%order by case when%'"
+                        from pg_stat_statements where query like '%join art_objects o%order by%limit%'"
 }
 
-log "feed: anonymous, $connections connections, ${seconds}s"
-psql_bench -c "select pg_stat_statements_reset()" >/dev/null
-"$load" http --url "$feed_url" --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
-  >"$scratch/feed-anonymous.json"
-read -r anonymous_pg_ms anonymous_calls <<<"$(feed_pg_time)"
-capture_feed_statement "$scratch/feed-anonymous.sql" "$feed_url"
-log "feed: pgbench, the same statement (anonymous)"
-psql_bench -c "select pg_stat_statements_reset()" >/dev/null
-anonymous_pgbench=$(pgbench_tps "$scratch/feed-anonymous.sql")
-read -r anonymous_pgbench_ms _ <<<"$(feed_pg_time)"
-
-log "feed: signed in, $connections connections, ${seconds}s"
-psql_bench -c "select pg_stat_statements_reset()" >/dev/null
-"$load" http --url "$feed_url" --header "$auth" --connections "$connections" --seconds "$seconds" \
-  --warmup "$warmup" >"$scratch/feed-signed-in.json"
-read -r signed_in_pg_ms signed_in_calls <<<"$(feed_pg_time)"
-capture_feed_statement "$scratch/feed-signed-in.sql" -H "$auth" "$feed_url"
-log "feed: pgbench, the same statement (signed in)"
-psql_bench -c "select pg_stat_statements_reset()" >/dev/null
-signed_in_pgbench=$(pgbench_tps "$scratch/feed-signed-in.sql")
-read -r signed_in_pgbench_ms _ <<<"$(feed_pg_time)"
-
-feed_row() { # LABEL JSON PGBENCH_TPS PG_MS CALLS PGBENCH_PG_MS
-  local per_second
-  per_second=$(json "$2" 'round(d["main"]["per_second"])')
-  printf '| %s | %s | %s | %s | %s | %s | %s ms (%s of %s requests) | %s ms |\n' "$1" "$per_second" \
-    "$(json "$2" 'd["main"]["p50_ms"]')" "$(json "$2" 'd["main"]["p99_ms"]')" \
-    "$(printf '%.0f' "$3")" "**$(ratio "$per_second" "$3")**" "$4" "$5" \
-    "$(json "$2" 'd["main"]["requests"]')" "$6"
+# feed_run NAME [HEADER]: the load tool on the feed (results in NAME.json), then the server's
+# PostgreSQL time per page; sets NAME_pg_ms and NAME_calls.
+feed_run() {
+  local name=$1 headers=()
+  [ $# -gt 1 ] && headers=(--header "$2")
+  log "feed: $name, $connections connections, ${seconds}s"
+  psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+  "$load" http --url "$api/photos?limit=50" "${headers[@]}" --connections "$connections" --seconds "$seconds" \
+    --warmup "$warmup" >"$scratch/$name.json"
+  [ "$(json "$scratch/$name.json" 'd["main"]["errors"]')" = 0 ] || die "feed requests ($name) failed"
+  read -r "${name}_pg_ms" "${name}_calls" <<<"$(feed_pg_time)"
 }
-feed_errors=$(( $(json "$scratch/feed-anonymous.json" 'd["main"]["errors"]') + $(json "$scratch/feed-signed-in.json" 'd["main"]["errors"]') ))
-[ "$feed_errors" = 0 ] || die "$feed_errors feed requests failed"
+# pgbench_run NAME [HEADER]: pgbench on the statement the server runs for that request; sets
+# NAME_tps and NAME_pg_ms.
+pgbench_run() {
+  local name=$1 headers=()
+  [ $# -gt 1 ] && headers=(-H "$2")
+  capture_feed_statement "$scratch/$name.sql" "${headers[@]}"
+  log "feed: pgbench, the same statement ($name)"
+  psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+  printf -v "${name}_tps" '%s' "$(pgbench_tps "$scratch/$name.sql")"
+  read -r "${name}_pg_ms" _ <<<"$(feed_pg_time)"
+}
+
+# The database doing the work: no page kept in memory.
+restart_server GALLERY_FEED_CACHE_PAGES=0
+feed_run anonymous_db
+feed_run signed_in_db "$auth"
+pgbench_run anonymous_pgbench
+pgbench_run signed_in_pgbench "$auth"
+# As configured by default: the hot pages from memory.
+restart_server
+feed_run anonymous_memory
+feed_run signed_in_memory "$auth"
+
+feed_row() { # LABEL NAME PGBENCH
+  local per_second pg_ms calls pgbench_tps pgbench_pg_ms
+  per_second=$(json "$scratch/$2.json" 'round(d["main"]["per_second"])')
+  pg_ms=${2}_pg_ms calls=${2}_calls pgbench_tps=${3}_tps pgbench_pg_ms=${3}_pg_ms
+  printf '| %s | %s | %s | %s | %.0f | **%s** | %s ms (%s calls) | %s ms |\n' "$1" "$per_second" \
+    "$(json "$scratch/$2.json" 'round(d["main"]["p50_ms"], 1)')" \
+    "$(json "$scratch/$2.json" 'round(d["main"]["p99_ms"], 1)')" "${!pgbench_tps}" \
+    "$(ratio "$per_second" "${!pgbench_tps}")" "${!pg_ms}" "${!calls}" "${!pgbench_pg_ms}"
+}
 
 # --- Sign-ins, and the feed during a password storm -------------------------------------------
 
@@ -208,7 +221,7 @@ log "sign-ins: passwords, 8 connections, ${seconds}s"
 "$load" http --method POST --url "$api/auth/login" --header 'Content-Type: application/json' \
   --body "$password_body" --connections 8 --seconds "$seconds" --warmup "$warmup" >"$scratch/sign-in-password.json"
 log "feed during a password sign-in storm (8 connections signing in)"
-"$load" http --url "$feed_url" --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
+"$load" http --url "$api/photos?limit=50" --connections "$connections" --seconds "$seconds" --warmup "$warmup" \
   --beside-url "$api/auth/login" --beside-header 'Content-Type: application/json' \
   --beside-body "$password_body" --beside-connections 8 >"$scratch/feed-storm.json"
 for file in sign-in-max sign-in-password feed-storm; do
@@ -244,8 +257,8 @@ fanout_row() { # LABEL JSON
   printf '| %s | %.1f KiB | %.1f µs | %s | %s ms | %s ms | %s ms | %s ms | %s |\n' "$1" \
     "$(json "$2" 'd["rss_per_connection_bytes"] / 1024')" "$(json "$2" 'd["cpu_per_delivery_us"]')" \
     "$(json "$2" 'round(d["deliveries_per_second"])')" \
-    "$(json "$2" 'd["delivery"]["p50_ms"]')" "$(json "$2" 'd["delivery"]["p99_ms"]')" \
-    "$(json "$2" 'd["to_last_client"]["p50_ms"]')" "$(json "$2" 'd["to_last_client"]["p99_ms"]')" \
+    "$(json "$2" 'round(d["delivery"]["p50_ms"], 1)')" "$(json "$2" 'round(d["delivery"]["p99_ms"], 1)')" \
+    "$(json "$2" 'round(d["to_last_client"]["p50_ms"], 1)')" "$(json "$2" 'round(d["to_last_client"]["p99_ms"], 1)')" \
     "$(json "$2" 'd["missing"]')"
 }
 
@@ -309,28 +322,36 @@ running the very statement the server ran (taken from \`pg_stat_statements\`, it
 replaced by the values the requests carried). PostgreSQL time is planning plus execution per
 call of that statement, from \`pg_stat_statements\`.
 
-| viewer | requests/s | p50 ms | p99 ms | pgbench tps | ratio | PostgreSQL time per page (server) | per page (pgbench) |
+| viewer, pages from | requests/s | p50 ms | p99 ms | pgbench tps | ratio | PostgreSQL per page, server (calls) | per page, pgbench |
 |---|---|---|---|---|---|---|---|
-$(feed_row anonymous "$scratch/feed-anonymous.json" "$anonymous_pgbench" "$anonymous_pg_ms" "$anonymous_calls" "$anonymous_pgbench_ms")
-$(feed_row "signed in" "$scratch/feed-signed-in.json" "$signed_in_pgbench" "$signed_in_pg_ms" "$signed_in_calls" "$signed_in_pgbench_ms")
+$(feed_row "anonymous, the database" anonymous_db anonymous_pgbench)
+$(feed_row "signed in, the database" signed_in_db signed_in_pgbench)
+$(feed_row "anonymous, memory" anonymous_memory anonymous_pgbench)
+$(feed_row "signed in, memory" signed_in_memory signed_in_pgbench)
+
+Targets: from the database at least 1.0× pgbench, from memory at least 3×. From the database
+(\`GALLERY_FEED_CACHE_PAGES=0\`) every request reads PostgreSQL; from memory (the default) a
+page is read once per event (or per second) and then served as stored bytes with the
+\`X-Event-Seq\` of the event it reflects.
 
 $footer
 EOF
 )
 
-storm_p99=$(json "$scratch/feed-storm.json" 'd["main"]["p99_ms"]')
-calm_p99=$(json "$scratch/feed-anonymous.json" 'd["main"]["p99_ms"]')
+storm_p99=$(json "$scratch/feed-storm.json" 'round(d["main"]["p99_ms"], 1)')
+calm_p99=$(json "$scratch/anonymous_memory.json" 'round(d["main"]["p99_ms"], 1)')
 sign_ins_report=$(cat <<EOF
 ## Sign-ins
 
 Sign-ins per second over 8 connections for ${seconds} s each: \`POST /api/auth/max\` (initData,
-HMAC-SHA-256) and \`POST /api/auth/login\` (argon2id). Then the anonymous feed again at
-$connections connections while 8 more connections sign in with the password the whole time.
+HMAC-SHA-256) and \`POST /api/auth/login\` (argon2id). Then the anonymous feed (as configured
+by default) again at $connections connections while 8 more connections sign in with the password
+the whole time; "without" is the same feed run just before, with no storm.
 
 | measure | figure |
 |---|---|
-| initData sign-ins/s | $(json "$scratch/sign-in-max.json" 'round(d["main"]["per_second"])') (p99 $(json "$scratch/sign-in-max.json" 'd["main"]["p99_ms"]') ms) |
-| password sign-ins/s | $(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)') (p99 $(json "$scratch/sign-in-password.json" 'd["main"]["p99_ms"]') ms) |
+| initData sign-ins/s | $(json "$scratch/sign-in-max.json" 'round(d["main"]["per_second"])') (p99 $(json "$scratch/sign-in-max.json" 'round(d["main"]["p99_ms"], 1)') ms) |
+| password sign-ins/s | $(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)') (p99 $(json "$scratch/sign-in-password.json" 'round(d["main"]["p99_ms"], 1)') ms) |
 | feed requests/s during the storm | $(json "$scratch/feed-storm.json" 'round(d["main"]["per_second"])') (password sign-ins meanwhile: $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s) |
 | feed p99 during the storm / without | $storm_p99 ms / $calm_p99 ms = **$(ratio "$storm_p99" "$calm_p99")×** (the target: at most 1.2×) |
 
@@ -355,7 +376,7 @@ the deliveries.
 $(fanout_row gallery "$scratch/fanout-gallery.json")
 $(fanout_row "node \`ws\` (the reference)" "$scratch/fanout-reference.json")
 
-Ratios (gallery / reference): memory $(ratio "$(json "$scratch/fanout-gallery.json" 'd["rss_per_connection_bytes"]')" "$(json "$scratch/fanout-reference.json" 'd["rss_per_connection_bytes"]')"), CPU $(ratio "$(json "$scratch/fanout-gallery.json" 'd["cpu_per_delivery_us"]')" "$(json "$scratch/fanout-reference.json" 'd["cpu_per_delivery_us"]')"), p99 to the last client $(ratio "$(json "$scratch/fanout-gallery.json" 'd["to_last_client"]["p99_ms"]')" "$(json "$scratch/fanout-reference.json" 'd["to_last_client"]["p99_ms"]')").
+Ratios (gallery / reference): memory $(ratio "$(json "$scratch/fanout-gallery.json" 'd["rss_per_connection_bytes"]')" "$(json "$scratch/fanout-reference.json" 'd["rss_per_connection_bytes"]')"), CPU $(ratio "$(json "$scratch/fanout-gallery.json" 'd["cpu_per_delivery_us"]')" "$(json "$scratch/fanout-reference.json" 'd["cpu_per_delivery_us"]')"), p99 to the last client $(ratio "$(json "$scratch/fanout-gallery.json" 'round(d["to_last_client"]["p99_ms"], 1)')" "$(json "$scratch/fanout-reference.json" 'round(d["to_last_client"]["p99_ms"], 1)')").
 
 $footer
 EOF
@@ -379,7 +400,7 @@ and \`--size 400\` (\`[strip,Q=82]\`), and the two sizes alone.
 Server memory: $(mib "$(json "$scratch/uploads.json" 'd["rss_before_bytes"]')") before, peak
 $(mib "$(json "$scratch/uploads.json" 'd["peak_rss_bytes"]')") with two uploads under way (sampled every 2 ms):
 $(mib "$(json "$scratch/uploads.json" 'd["peak_rss_per_upload_bytes"]')") per concurrent upload. Upload p50
-$(json "$scratch/uploads.json" 'd["p50_ms"]') ms, p99 $(json "$scratch/uploads.json" 'd["p99_ms"]') ms.
+$(json "$scratch/uploads.json" 'round(d["p50_ms"], 1)') ms, p99 $(json "$scratch/uploads.json" 'round(d["p99_ms"], 1)') ms.
 
 $footer
 EOF
