@@ -156,15 +156,17 @@ for entry, detail in zip(entries, entries[1:]):
 ' >"$file"
   [ -s "$file" ] || die "the feed statement is not in PostgreSQL's log"
 }
-# Milliseconds of PostgreSQL time (planning and execution) per call of the feed statement, and
-# calls, since the last reset of pg_stat_statements.
+# PostgreSQL's time per call of the feed statement since the last reset of pg_stat_statements,
+# as "<planning + execution> ms (<planning> planning, <plans> plans for <calls> calls)".
 feed_pg_time() {
-  psql_bench -F ' ' -c "select round(sum(total_plan_time + total_exec_time)::numeric / greatest(sum(calls), 1), 3), sum(calls)
-                        from pg_stat_statements where query like '%join art_objects o%order by%limit%'"
+  psql_bench -c "select round(sum(total_plan_time + total_exec_time)::numeric / greatest(sum(calls), 1), 3)
+                        || ' ms (' || round(sum(total_plan_time)::numeric / greatest(sum(calls), 1), 3)
+                        || ' planning; ' || sum(plans) || ' plans for ' || sum(calls) || ' calls)'
+                 from pg_stat_statements where query like '%join art_objects o%order by%limit%'"
 }
 
 # feed_run NAME [HEADER]: the load tool on the feed (results in NAME.json), then the server's
-# PostgreSQL time per page; sets NAME_pg_ms and NAME_calls.
+# PostgreSQL time per page; sets NAME_pg.
 feed_run() {
   local name=$1 headers=()
   [ $# -gt 1 ] && headers=(--header "$2")
@@ -173,10 +175,10 @@ feed_run() {
   "$load" http --url "$api/photos?limit=50" "${headers[@]}" --connections "$connections" --seconds "$seconds" \
     --warmup "$warmup" >"$scratch/$name.json"
   [ "$(json "$scratch/$name.json" 'd["main"]["errors"]')" = 0 ] || die "feed requests ($name) failed"
-  read -r "${name}_pg_ms" "${name}_calls" <<<"$(feed_pg_time)"
+  printf -v "${name}_pg" '%s' "$(feed_pg_time)"
 }
 # pgbench_run NAME [HEADER]: pgbench on the statement the server runs for that request; sets
-# NAME_tps and NAME_pg_ms.
+# NAME_tps and NAME_pg.
 pgbench_run() {
   local name=$1 headers=()
   [ $# -gt 1 ] && headers=(-H "$2")
@@ -184,7 +186,7 @@ pgbench_run() {
   log "feed: pgbench, the same statement ($name)"
   psql_bench -c "select pg_stat_statements_reset()" >/dev/null
   printf -v "${name}_tps" '%s' "$(pgbench_tps "$scratch/$name.sql")"
-  read -r "${name}_pg_ms" _ <<<"$(feed_pg_time)"
+  printf -v "${name}_pg" '%s' "$(feed_pg_time)"
 }
 
 # The database doing the work: no page kept in memory.
@@ -199,13 +201,12 @@ feed_run anonymous_memory
 feed_run signed_in_memory "$auth"
 
 feed_row() { # LABEL NAME PGBENCH
-  local per_second pg_ms calls pgbench_tps pgbench_pg_ms
+  local per_second pg=${2}_pg pgbench_tps=${3}_tps pgbench_pg=${3}_pg
   per_second=$(json "$scratch/$2.json" 'round(d["main"]["per_second"])')
-  pg_ms=${2}_pg_ms calls=${2}_calls pgbench_tps=${3}_tps pgbench_pg_ms=${3}_pg_ms
-  printf '| %s | %s | %s | %s | %.0f | **%s** | %s ms (%s calls) | %s ms |\n' "$1" "$per_second" \
+  printf '| %s | %s | %s | %s | %.0f | **%s** | %s | %s |\n' "$1" "$per_second" \
     "$(json "$scratch/$2.json" 'round(d["main"]["p50_ms"], 1)')" \
     "$(json "$scratch/$2.json" 'round(d["main"]["p99_ms"], 1)')" "${!pgbench_tps}" \
-    "$(ratio "$per_second" "${!pgbench_tps}")" "${!pg_ms}" "${!calls}" "${!pgbench_pg_ms}"
+    "$(ratio "$per_second" "${!pgbench_tps}")" "${!pg}" "${!pgbench_pg}"
 }
 
 # --- Sign-ins, and the feed during a password storm -------------------------------------------
@@ -322,7 +323,7 @@ running the very statement the server ran (taken from \`pg_stat_statements\`, it
 replaced by the values the requests carried). PostgreSQL time is planning plus execution per
 call of that statement, from \`pg_stat_statements\`.
 
-| viewer, pages from | requests/s | p50 ms | p99 ms | pgbench tps | ratio | PostgreSQL per page, server (calls) | per page, pgbench |
+| viewer, pages from | requests/s | p50 ms | p99 ms | pgbench tps | ratio | PostgreSQL per page (server) | PostgreSQL per page (pgbench) |
 |---|---|---|---|---|---|---|---|
 $(feed_row "anonymous, the database" anonymous_db anonymous_pgbench)
 $(feed_row "signed in, the database" signed_in_db signed_in_pgbench)

@@ -1,9 +1,13 @@
 //! From uploaded bytes to the files the gallery serves: format detection from the bytes,
 //! pixel-flood checks on the header before any decoding, EXIF orientation applied, every
-//! kind of metadata dropped (each served file is re-encoded from pixels; a GIF's frames are
-//! copied, still compressed, into a new file that carries nothing else but their timing and
-//! looping), a thumbnail, a preview and a blurhash placeholder. Each file comes out with its
-//! store name (the SHA-256 of its bytes), computed here once.
+//! kind of metadata dropped, a thumbnail, a preview and a blurhash placeholder. Each file
+//! comes out with its store name (the SHA-256 of its bytes), computed here once.
+//!
+//! Served files are re-encoded from pixels, with two exceptions that keep the uploaded image
+//! data and nothing else: a GIF's frames are copied, still compressed, into a new file that
+//! carries only their timing and looping; an upright grey or YCbCr JPEG is copied segment by
+//! segment without its metadata segments (no second lossy encoding, and none of its cost).
+//! The sizes are made with `fast_image_resize` (SIMD).
 //!
 //! Synchronous and CPU-bound: call it on a blocking thread.
 
@@ -15,6 +19,7 @@ use std::{
 
 use super::storage::MediaStore;
 
+use fast_image_resize::{ResizeAlg, ResizeOptions, Resizer};
 use image::{
     DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder,
     imageops::FilterType,
@@ -142,7 +147,11 @@ pub fn process(path: &Path, limits: UploadLimits) -> Result<Processed, PipelineE
     let mut head = [0u8; 16];
     let read = File::open(path)?.read(&mut head)?;
     let format = Format::sniff(&head[..read]).ok_or(PipelineError::Unsupported)?;
-    if format == Format::Jpeg && !has_end_of_image(path)? {
+    let jpeg = match format {
+        Format::Jpeg => Some(std::fs::read(path)?),
+        _ => None,
+    };
+    if jpeg.as_deref().is_some_and(|jpeg| !has_end_of_image(jpeg)) {
         return Err(PipelineError::Corrupt("the JPEG is truncated".into()));
     }
 
@@ -167,12 +176,18 @@ pub fn process(path: &Path, limits: UploadLimits) -> Result<Processed, PipelineE
     image.apply_orientation(orientation);
     let (width, height) = (image.width(), image.height());
 
-    let original = match gif {
-        Some(gif) => Encoded::new(gif.bytes, "gif"),
-        None => encode(&image, format, ORIGINAL_QUALITY)?,
+    let upright = orientation == image::metadata::Orientation::NoTransforms;
+    let original = match (gif, jpeg) {
+        (Some(gif), _) => Encoded::new(gif.bytes, "gif"),
+        (None, Some(jpeg)) if upright => match without_metadata(&jpeg) {
+            Some(stripped) => Encoded::new(stripped, "jpg"),
+            None => encode(&image, format, ORIGINAL_QUALITY)?,
+        },
+        _ => encode(&image, format, ORIGINAL_QUALITY)?,
     };
     let derived = derived_format(&image);
     let preview_image = shrink(&image, PREVIEW_SIDE);
+    drop(image);
     let preview = encode(&preview_image, derived, DERIVED_QUALITY)?;
     // From the preview, not the full image: the same result for a fraction of the work.
     let thumbnail_image = shrink(&preview_image, THUMBNAIL_SIDE);
@@ -196,20 +211,80 @@ pub fn process(path: &Path, limits: UploadLimits) -> Result<Processed, PipelineE
 /// skipped by their lengths (an EXIF thumbnail there has an end marker of its own); inside
 /// the compressed data 0xFF is always followed by 0x00 or a restart marker, so `FF D9` after
 /// the scan starts can only be the real end.
-fn has_end_of_image(path: &Path) -> Result<bool, PipelineError> {
-    let bytes = std::fs::read(path)?;
+fn has_end_of_image(bytes: &[u8]) -> bool {
     let mut at = 2; // past the start-of-image marker
     while at + 4 <= bytes.len() {
         if bytes[at] != 0xFF {
-            return Ok(false);
+            return false;
         }
         match bytes[at + 1] {
             0xFF => at += 1, // fill byte
-            0xDA => return Ok(bytes[at..].windows(2).any(|pair| pair == [0xFF, 0xD9])),
+            0xDA => return bytes[at..].windows(2).any(|pair| pair == [0xFF, 0xD9]),
             _ => at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]])),
         }
     }
-    Ok(false)
+    false
+}
+
+/// A JPEG's own segments without its metadata: every APPn segment but JFIF's (APP0: pixel
+/// density) and Adobe's (APP14: how to read the colour channels), and every comment, go —
+/// EXIF (location, camera, the embedded thumbnail), XMP, ICC profiles, maker notes — and so
+/// does anything after the end-of-image marker. The image data is copied as it is. `None`
+/// when the file should rather be re-encoded: not one or three colour components (CMYK), or
+/// its structure is not what [`has_end_of_image`] already accepted.
+fn without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut kept = Vec::with_capacity(bytes.len());
+    kept.extend_from_slice(&bytes[..2]);
+    let mut at = 2;
+    loop {
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        match marker {
+            0xFF => {
+                at += 1;
+                continue;
+            }
+            0xD9 => {
+                kept.extend_from_slice(&[0xFF, 0xD9]);
+                return Some(kept);
+            }
+            _ => {}
+        }
+        let length = usize::from(u16::from_be_bytes([
+            *bytes.get(at + 2)?,
+            *bytes.get(at + 3)?,
+        ]));
+        let segment = bytes.get(at..at + 2 + length)?;
+        let is_frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_frame && !matches!(segment.get(9), Some(1 | 3)) {
+            return None;
+        }
+        let metadata = match marker {
+            0xE0 => !segment[4..].starts_with(b"JFIF\0"),
+            0xEE => !segment[4..].starts_with(b"Adobe"),
+            0xE1..=0xEF | 0xFE => true,
+            _ => false,
+        };
+        if !metadata {
+            kept.extend_from_slice(segment);
+        }
+        at += 2 + length;
+        if marker == 0xDA {
+            // The compressed data of the scan, up to the next marker: in it 0xFF is followed
+            // only by a stuffed 0x00 or a restart marker.
+            let start = at;
+            while at + 1 < bytes.len()
+                && !(bytes[at] == 0xFF
+                    && bytes[at + 1] != 0x00
+                    && !(0xD0..=0xD7).contains(&bytes[at + 1]))
+            {
+                at += 1;
+            }
+            kept.extend_from_slice(&bytes[start..at]);
+        }
+    }
 }
 
 fn decoder_limits(limits: UploadLimits) -> Limits {
@@ -314,10 +389,20 @@ fn corrupt(error: image::ImageError) -> PipelineError {
 
 /// Scales down so the long side is at most `side`; never scales up.
 fn shrink(image: &DynamicImage, side: u32) -> DynamicImage {
-    if image.width() <= side && image.height() <= side {
-        image.clone()
-    } else {
-        image.resize(side, side, FilterType::CatmullRom)
+    let (width, height) = (image.width(), image.height());
+    if width <= side && height <= side {
+        return image.clone();
+    }
+    let scale = f64::from(side) / f64::from(width.max(height));
+    let fitted = |length: u32| ((f64::from(length) * scale).round() as u32).clamp(1, side);
+    let mut shrunk = DynamicImage::new(fitted(width), fitted(height), image.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(
+        fast_image_resize::FilterType::CatmullRom,
+    ));
+    match Resizer::new().resize(image, &mut shrunk, &options) {
+        Ok(()) => shrunk,
+        // A pixel type the SIMD resizer does not take (32-bit float): the image crate's own.
+        Err(_) => image.resize(side, side, FilterType::CatmullRom),
     }
 }
 
@@ -420,6 +505,59 @@ mod tests {
             );
         }
         assert_eq!(delays, vec![10, 10]);
+    }
+
+    /// A JPEG from the image crate with an EXIF segment, an ICC profile, a comment and bytes
+    /// after its end.
+    fn jpeg_with_metadata() -> (Vec<u8>, Vec<u8>) {
+        let image =
+            image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let mut plain = Vec::new();
+        JpegEncoder::new_with_quality(&mut plain, 90)
+            .encode_image(&image)
+            .unwrap();
+        let segment = |marker: u8, body: &[u8]| {
+            let mut segment = vec![0xFF, marker];
+            segment.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+            segment.extend_from_slice(body);
+            segment
+        };
+        let mut with = plain[..2].to_vec();
+        with.extend(segment(0xE1, b"Exif\0\0MM\0\x2A secret GPS"));
+        with.extend(segment(0xE2, b"ICC_PROFILE\0 secret profile"));
+        with.extend(segment(0xFE, b"secret comment"));
+        with.extend_from_slice(&plain[2..]);
+        with.extend_from_slice(b"secret trailer");
+        (plain, with)
+    }
+
+    #[test]
+    fn an_upright_jpeg_keeps_its_image_data_and_loses_its_metadata() {
+        let (plain, with) = jpeg_with_metadata();
+        let stripped = without_metadata(&with).unwrap();
+        assert!(!String::from_utf8_lossy(&stripped).contains("secret"));
+        assert!(stripped.starts_with(&[0xFF, 0xD8]) && stripped.ends_with(&[0xFF, 0xD9]));
+        // The encoder's own segments (JFIF included) and the scan are copied byte for byte.
+        assert_eq!(stripped, plain);
+        let decoded = image::load_from_memory(&stripped).unwrap().to_rgb8();
+        assert_eq!(decoded, image::load_from_memory(&plain).unwrap().to_rgb8());
+    }
+
+    #[test]
+    fn jpegs_that_cannot_be_copied_are_left_to_re_encoding() {
+        let (plain, _) = jpeg_with_metadata();
+        // Cut inside the scan: no end marker.
+        assert!(without_metadata(&plain[..plain.len() - 10]).is_none());
+        // Four components (CMYK): the start-of-frame segment's component count.
+        let mut cmyk = plain.clone();
+        let frame = cmyk
+            .windows(2)
+            .position(|pair| pair == [0xFF, 0xC0])
+            .unwrap();
+        cmyk[frame + 9] = 4;
+        assert!(without_metadata(&cmyk).is_none());
+        // Not a segment where one should start.
+        assert!(without_metadata(&[0xFF, 0xD8, 0x00, 0x01]).is_none());
     }
 
     #[test]

@@ -91,6 +91,34 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 #[tokio::test]
+async fn an_upright_jpeg_is_stored_with_its_own_image_data_and_no_metadata() {
+    let app = spawn_app().await;
+    let user = app.sign_in(8001, "Ann", None).await;
+    let image = images::two_tone(200, 100, 2);
+    // Orientation 1: already upright, so nothing needs re-encoding.
+    let bytes = images::jpeg_with_exif(&image, 1);
+    let photo = upload(&app, &user, bytes, "Upright").await;
+    assert_eq!(
+        (photo["width"].as_i64(), photo["height"].as_i64()),
+        (Some(200), Some(100))
+    );
+
+    let original = fetch(&app, photo["urls"]["original"].as_str().unwrap()).await;
+    assert!(!original.windows(4).any(|w| w == b"Exif"), "EXIF is gone");
+    assert!(
+        !original
+            .windows(images::GPS_LATITUDE.len())
+            .any(|w| w == images::GPS_LATITUDE),
+        "GPS is gone"
+    );
+    // No second lossy encoding: exactly the encoder's file, without the EXIF segment.
+    assert!(
+        original == images::jpeg(&image),
+        "the stored original is not the upload without its EXIF segment"
+    );
+}
+
+#[tokio::test]
 async fn a_jpeg_with_gps_exif_is_served_without_any_metadata_and_upright() {
     let app = spawn_app().await;
     let user = app.sign_in(8001, "Ann", None).await;
