@@ -23,7 +23,6 @@ rate=1000 sockets=50
 
 ensure_postgres
 ensure_node
-gallery_bin=${GALLERY_BIN:-target/release/gallery}
 if [ -z "${GALLERY_BIN:-}" ]; then
   log "building the server (release)"
   cargo build --release --locked -p gallery --bin gallery
@@ -32,14 +31,10 @@ fi
 scratch=$(mktemp -d -t gallery-bench.XXXXXX)
 chmod 755 "$scratch"
 pg_base="$scratch/postgres"
-server_pid=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_gallery
   pg_stop "$pg_base"
   rm -rf "$scratch"
   exit "$status"
@@ -56,23 +51,10 @@ database_url="postgres://postgres@localhost/bench?host=$pg_base/run"
 psql_bench() { as_pg_owner "$PG_BIN/psql" -h "$pg_base/run" -U postgres -d bench -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 log "starting the server on it (it applies the migrations and runs the relay)"
-DATABASE_URL="$database_url" GALLERY_ADDR=127.0.0.1:0 GALLERY_DATA_DIR="$scratch/data" \
+start_gallery "$scratch/server.log" DATABASE_URL="$database_url" GALLERY_DATA_DIR="$scratch/data" \
   GALLERY_WEB_DIR="$scratch/no-web-client" GALLERY_BOT_TOKEN="bench-bot:0123456789abcdef" \
-  GALLERY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef" GALLERY_LOG=info \
-  "$gallery_bin" serve >"$scratch/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 300); do
-  psql_bench -c "select 1 from pg_proc where proname = 'settle_events'" 2>/dev/null | grep -q 1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$scratch/server.log" >&2; die "the server did not start"; }
-  sleep 0.1
-done
-server_url=""
-for _ in $(seq 1 300); do
-  server_url=$(grep -o 'serving Max Photo Gallery on http://[0-9.:]*' "$scratch/server.log" | head -1 | sed 's/.* on //' || true)
-  [ -n "$server_url" ] && break
-  sleep 0.1
-done
-[ -n "$server_url" ] || { cat "$scratch/server.log" >&2; die "the server did not say where it listens"; }
+  GALLERY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef"
+server_url=$GALLERY_URL
 
 # The baseline: the same row into a table just like `events` (columns, defaults, indexes),
 # with nothing else.

@@ -3,7 +3,8 @@
 # machine: the feed against pgbench running the server's own SQL, socket fan-out against a
 # plain node `ws` broadcast server, uploads against libvips doing the same work, sign-ins and
 # the feed during a password sign-in storm; then the web client (scripts/bench-web.sh).
-# One throwaway PostgreSQL, one release server, the load from target/release/gallery-load.
+# One throwaway PostgreSQL, the release server (restarted between parts), the load from
+# target/release/gallery-load (bench/).
 #
 #   scripts/bench.sh           the full run (10,000 photos, 10,000 sockets, ten 12 MP JPEGs);
 #                              writes the Feed, Fan-out, Uploads and Sign-ins sections (and the
@@ -33,12 +34,18 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt $((sockets + 1000)) ] ||
   die "the open file limit is $(ulimit -n); $sockets sockets need more (raise it with ulimit -Hn as root)"
 
+# The release builds, unless GALLERY_BIN and GALLERY_LOAD name other ones (scripts/test.sh
+# passes the debug builds it already has).
+if [ -z "${GALLERY_BIN:-}" ]; then
+  log "building the server (release)"
+  cargo build --release --locked -p gallery --bin gallery
+fi
+if [ -z "${GALLERY_LOAD:-}" ]; then
+  log "building the load tool (release)"
+  cargo build --release --locked -p gallery-load
+fi
 GALLERY_BIN=${GALLERY_BIN:-target/release/gallery}
 load=${GALLERY_LOAD:-target/release/gallery-load}
-if [ "$GALLERY_BIN" = target/release/gallery ] || [ "$load" = target/release/gallery-load ]; then
-  log "building the server and the load tool (release)"
-  cargo build --release --locked -p gallery --bin gallery -p gallery-load
-fi
 log "installing the reference server's packages"
 (cd bench/reference && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 

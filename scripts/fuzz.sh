@@ -30,7 +30,8 @@ for target in "${targets[@]}"; do
     -rss_limit_mb=2048 -print_final_stats=1) >"$output" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$output" | tail -n 1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$output" | tail -n 1)
-  coverage=$(grep -o 'cov: [0-9]*' "$output" | tail -n 1 | sed 's/cov: //')
+  # Nothing to find when the target did not build: the failure below says why.
+  coverage=$( (grep -o 'cov: [0-9]*' "$output" || true) | tail -n 1 | sed 's/cov: //')
   if [ "$status" -eq 0 ]; then
     found="none"
   else

@@ -119,6 +119,9 @@ log "write ceiling benchmark (quick mode: the harness keeps working)"
 scripts/bench-writes.sh --quick >/dev/null
 log "web client benchmark (quick mode)"
 scripts/bench-web.sh --quick >/dev/null
+log "feed, sign-in, fan-out and upload benchmarks (quick mode)"
+cargo build --locked -p gallery-load
+GALLERY_LOAD=target/debug/gallery-load scripts/bench.sh --quick >/dev/null
 
 log "API contract: schemathesis and a generated Python client"
 ensure_contract_tools

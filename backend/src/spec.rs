@@ -17,7 +17,7 @@ use poem::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::{csp, request_guard};
+use crate::{csp, realtime, request_guard};
 
 /// The finished document, and the paths and methods it lists.
 pub struct ApiSpec {
@@ -40,6 +40,7 @@ impl ApiSpec {
             serde_json::from_str(generated).expect("poem-openapi generates JSON");
         refuse_unknown_request_fields(&mut document);
         document_request_guard(&mut document);
+        document_event_seq(&mut document);
         tidy_references(&mut document);
         let json = serde_json::to_string_pretty(&document).expect("a JSON value serializes");
         // The page embeds the document as a JavaScript literal, exactly as generated.
@@ -149,6 +150,38 @@ fn document_request_guard(document: &mut Value) {
             if takes_body {
                 responses.entry("413").or_insert_with(|| too_large.clone());
                 responses.entry("415").or_insert_with(|| wrong_type.clone());
+            }
+        }
+    }
+}
+
+/// Every successful `GET` answer carries `X-Event-Seq` ([`realtime::stamp_event_seq`]).
+fn document_event_seq(document: &mut Value) {
+    let header = json!({
+        "description": "The sequence number of the newest event this answer reflects: open the socket (or poll `GET /api/events`) with `after` set to it to miss nothing that changes later.",
+        "required": true,
+        "schema": { "type": "integer", "format": "int64" }
+    });
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for path in paths.values_mut() {
+        let Some(responses) = path
+            .pointer_mut("/get/responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (status, response) in responses.iter_mut() {
+            if status.starts_with('2')
+                && let Some(response) = response.as_object_mut()
+            {
+                let headers = response.entry("headers").or_insert_with(|| json!({}));
+                if let Some(headers) = headers.as_object_mut() {
+                    headers
+                        .entry(realtime::EVENT_SEQ_HEADER)
+                        .or_insert_with(|| header.clone());
+                }
             }
         }
     }

@@ -27,7 +27,7 @@ use crate::{
     events::{self, EventHub},
     health, idempotency,
     photos::{
-        PhotosState, api::PhotosApi, favorites::FavoritesApi, files, media::MediaApi,
+        PhotosState, api::PhotosApi, favorites::FavoritesApi, files, hot_pages, media::MediaApi,
         media::MediaFiles, search::SearchApi,
     },
     profiles::{MeApi, ProfileRequestsApi, UsersApi},
@@ -188,6 +188,8 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
     let document = spec.json().to_owned();
     let (docs_page, docs_policy) = (spec.docs_html().to_owned(), spec.docs_policy().to_owned());
     let (auth, pool) = (shared.auth.clone(), shared.pool.clone());
+    let hub = shared.realtime.hub.clone();
+    let photos = shared.photos.clone();
     let web_client = WebClient::new(&config.web_dir, &config.frame_ancestors);
     let content_security_policy = HeaderValue::from_str(web_client.content_security_policy())
         .expect("the policy is header-safe");
@@ -216,6 +218,16 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
             api.around(move |next, request| {
                 let spec = spec.clone();
                 async move { spec::allow_methods(next, request, &spec).await }
+            })
+            .boxed()
+            .around(move |next, request| {
+                let hub = hub.clone();
+                async move { realtime::stamp_event_seq(next, request, &hub).await }
+            })
+            .boxed()
+            .around(move |next, request| {
+                let photos = photos.clone();
+                async move { hot_pages::retire_on_writes(next, request, &photos.hot_pages).await }
             }),
         )
         .nest("/media", MediaFiles)

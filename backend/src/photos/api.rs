@@ -157,12 +157,12 @@ impl PhotosApi {
             limit: limit.0,
             cursor: cursor.0,
         };
-        // Read before the database: the page reflects at least this event.
-        let watermark = realtime.hub.watermark();
-        if let Some(page) = photos.hot_pages.get(&key, watermark) {
+        // Taken before reading the database: the page reflects at least this.
+        let freshness = photos.hot_pages.freshness(realtime.hub.watermark());
+        if let Some(page) = photos.hot_pages.get(&key, freshness) {
             return Ok(FeedResponse::Page(
                 JsonBytes::from_serialized(page.json),
-                page.seq,
+                page.freshness.seq,
             ));
         }
         let page = read::feed(
@@ -176,12 +176,12 @@ impl PhotosApi {
         .await?;
         let page = HotPage {
             json: JsonBytes::serialize(&page),
-            seq: watermark,
+            freshness,
         };
         photos.hot_pages.put(key, &page);
         Ok(FeedResponse::Page(
             JsonBytes::from_serialized(page.json),
-            page.seq,
+            page.freshness.seq,
         ))
     }
 

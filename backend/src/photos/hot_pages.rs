@@ -3,16 +3,22 @@
 //! A page is stored with the event sequence number it reflects (the hub's watermark, read
 //! before the database was), and served only while that is still the watermark: the first
 //! event this instance hands to its sockets after it makes every stored page old, so a page
-//! from memory is never older than an event its sockets have seen. Names and handles change
-//! without an event; for them a page is at most [`MAX_AGE`] old.
+//! from memory is never older than an event its sockets have seen. A write through this
+//! instance makes them old at once (its event takes a few milliseconds to come back, and
+//! whoever wrote expects to read it): [`retire_on_writes`]. Names and handles change without an
+//! event; for them a page is at most [`MAX_AGE`] old.
 
 use std::{
     collections::HashMap,
-    sync::RwLock,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
+use poem::{Endpoint, IntoResponse, Request, Response, http::Method};
 
 use super::read::FeedFilter;
 
@@ -29,23 +35,32 @@ pub struct PageKey {
     pub cursor: Option<String>,
 }
 
-/// A page's answer and the event it reflects.
+/// What a page read now reflects: the newest event, and the writes through this instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    pub seq: i64,
+    writes: u64,
+}
+
+/// A page's answer and what it reflects.
 #[derive(Debug, Clone)]
 pub struct HotPage {
     pub json: Bytes,
-    pub seq: i64,
+    pub freshness: Freshness,
 }
 
-/// At most `capacity` pages, all of them reflecting the same event.
+/// At most `capacity` pages, all of them equally fresh.
 #[derive(Debug)]
 pub struct HotPages {
     capacity: usize,
+    /// Successful writes through this instance so far.
+    writes: AtomicU64,
     pages: RwLock<Pages>,
 }
 
 #[derive(Debug, Default)]
 struct Pages {
-    seq: i64,
+    freshness: Option<Freshness>,
     answers: HashMap<PageKey, (Bytes, Instant)>,
 }
 
@@ -54,29 +69,44 @@ impl HotPages {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
+            writes: AtomicU64::new(0),
             pages: RwLock::default(),
         }
     }
 
-    /// The page for `key`, if it is stored and still reflects `head`, the newest event this
-    /// instance has handed to its sockets.
-    pub fn get(&self, key: &PageKey, head: i64) -> Option<HotPage> {
+    /// What a read starting now reflects, given `watermark`, the newest event this instance
+    /// has handed to its sockets. Take it before reading the database.
+    pub fn freshness(&self, watermark: i64) -> Freshness {
+        Freshness {
+            seq: watermark,
+            writes: self.writes.load(Ordering::Acquire),
+        }
+    }
+
+    /// Every stored page is old: a write went through this instance.
+    pub fn retire_all(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The page for `key`, if it is stored and as fresh as a read starting now (`now`).
+    pub fn get(&self, key: &PageKey, now: Freshness) -> Option<HotPage> {
         let pages = self
             .pages
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if pages.seq != head {
+        if pages.freshness != Some(now) {
             return None;
         }
         let (json, stored) = pages.answers.get(key)?;
         (stored.elapsed() < MAX_AGE).then(|| HotPage {
             json: json.clone(),
-            seq: pages.seq,
+            freshness: now,
         })
     }
 
-    /// Stores `page`, read from the database after the watermark was `page.seq`. A page older
-    /// than those stored is dropped; a newer one replaces them all.
+    /// Stores `page`, read from the database after [`HotPages::freshness`] gave
+    /// `page.freshness`. A page older than those stored is dropped; a newer one replaces
+    /// them all.
     pub fn put(&self, key: PageKey, page: &HotPage) {
         if self.capacity == 0 {
             return;
@@ -85,16 +115,18 @@ impl HotPages {
             .pages
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if page.seq < pages.seq {
+        if pages.freshness.is_some_and(|stored| {
+            page.freshness.seq < stored.seq || page.freshness.writes < stored.writes
+        }) {
             return;
         }
-        if page.seq > pages.seq {
+        if pages.freshness != Some(page.freshness) {
             pages.answers.clear();
-            pages.seq = page.seq;
+            pages.freshness = Some(page.freshness);
         }
         if pages.answers.len() >= self.capacity && !pages.answers.contains_key(&key) {
-            // Full: one page makes room (whichever the map yields first; all are equally old
-            // in events).
+            // Full: one page makes room (whichever the map yields first; all are equally
+            // fresh).
             if let Some(evicted) = pages.answers.keys().next().cloned() {
                 pages.answers.remove(&evicted);
             }
@@ -103,6 +135,26 @@ impl HotPages {
             .answers
             .insert(key, (page.json.clone(), Instant::now()));
     }
+}
+
+/// Middleware for the `/api` routes: every successful write retires the stored pages.
+pub async fn retire_on_writes<E: Endpoint>(
+    next: Arc<E>,
+    request: Request,
+    pages: &HotPages,
+) -> poem::Result<Response> {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = match next.call(request).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    if writes && response.status().is_success() {
+        pages.retire_all();
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -119,58 +171,78 @@ mod tests {
         }
     }
 
-    fn page(seq: i64, json: &'static str) -> HotPage {
+    fn page(pages: &HotPages, seq: i64, json: &'static str) -> HotPage {
         HotPage {
             json: Bytes::from_static(json.as_bytes()),
-            seq,
+            freshness: pages.freshness(seq),
         }
     }
 
     #[test]
     fn a_page_is_served_only_while_it_reflects_the_newest_event() {
         let pages = HotPages::new(8);
-        pages.put(key(None), &page(7, "a"));
-        assert_eq!(pages.get(&key(None), 7).unwrap().json, "a");
-        assert_eq!(pages.get(&key(None), 7).unwrap().seq, 7);
+        pages.put(key(None), &page(&pages, 7, "a"));
+        let served = pages.get(&key(None), pages.freshness(7)).unwrap();
+        assert_eq!((served.json.as_ref(), served.freshness.seq), (&b"a"[..], 7));
         assert!(
-            pages.get(&key(None), 8).is_none(),
+            pages.get(&key(None), pages.freshness(8)).is_none(),
             "an event came: the page is old"
         );
         assert!(
-            pages.get(&key(Some(1)), 7).is_none(),
+            pages.get(&key(Some(1)), pages.freshness(7)).is_none(),
             "another viewer's page"
         );
     }
 
     #[test]
+    fn a_write_through_this_instance_retires_every_page_at_once() {
+        let pages = HotPages::new(8);
+        let before = page(&pages, 7, "a");
+        pages.put(key(None), &before);
+        pages.retire_all();
+        assert!(pages.get(&key(None), pages.freshness(7)).is_none());
+        // A read that began before the write cannot store its page any more.
+        pages.put(key(None), &page(&pages, 7, "b"));
+        pages.put(key(Some(1)), &before);
+        assert!(pages.get(&key(Some(1)), pages.freshness(7)).is_none());
+        assert_eq!(pages.get(&key(None), pages.freshness(7)).unwrap().json, "b");
+    }
+
+    #[test]
     fn older_pages_are_dropped_and_newer_ones_replace_all() {
         let pages = HotPages::new(8);
-        pages.put(key(None), &page(7, "a"));
-        pages.put(key(Some(1)), &page(6, "late"));
-        assert!(pages.get(&key(Some(1)), 6).is_none());
-        assert!(pages.get(&key(Some(1)), 7).is_none());
-        pages.put(key(Some(1)), &page(8, "b"));
+        pages.put(key(None), &page(&pages, 7, "a"));
+        pages.put(key(Some(1)), &page(&pages, 6, "late"));
+        assert!(pages.get(&key(Some(1)), pages.freshness(6)).is_none());
+        assert!(pages.get(&key(Some(1)), pages.freshness(7)).is_none());
+        pages.put(key(Some(1)), &page(&pages, 8, "b"));
         assert!(
-            pages.get(&key(None), 8).is_none(),
+            pages.get(&key(None), pages.freshness(8)).is_none(),
             "the page of event 7 is gone"
         );
-        assert_eq!(pages.get(&key(Some(1)), 8).unwrap().json, "b");
+        assert_eq!(
+            pages.get(&key(Some(1)), pages.freshness(8)).unwrap().json,
+            "b"
+        );
     }
 
     #[test]
     fn it_holds_at_most_its_capacity_and_nothing_at_zero() {
         let pages = HotPages::new(2);
         for viewer in 1..=5 {
-            pages.put(key(Some(viewer)), &page(1, "x"));
+            pages.put(key(Some(viewer)), &page(&pages, 1, "x"));
         }
         let kept = (1..=5)
-            .filter(|viewer| pages.get(&key(Some(*viewer)), 1).is_some())
+            .filter(|viewer| pages.get(&key(Some(*viewer)), pages.freshness(1)).is_some())
             .count();
         assert_eq!(kept, 2);
-        assert!(pages.get(&key(Some(5)), 1).is_some(), "the newest is kept");
+        assert!(
+            pages.get(&key(Some(5)), pages.freshness(1)).is_some(),
+            "the newest is kept"
+        );
 
         let none = HotPages::new(0);
-        none.put(key(None), &page(1, "x"));
-        assert!(none.get(&key(None), 1).is_none());
+        none.put(key(None), &page(&none, 1, "x"));
+        assert!(none.get(&key(None), none.freshness(1)).is_none());
     }
 }

@@ -1,4 +1,5 @@
-//! Realtime over WebSockets: `GET /ws`, its tickets, and the HTTP catch-up on events.
+//! Realtime over WebSockets: `GET /ws`, its tickets, the HTTP catch-up on events, and the
+//! `X-Event-Seq` of every answer that reflects state.
 //!
 //! The upgrade checks everything that can be refused with an HTTP status (the handshake
 //! itself, the `Origin`, the ticket) before switching protocols; then [`connection`] serves
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use futures_util::stream::BoxStream;
 use gallery_types::{ClientMessage, ErrorCode, ServerMessage};
 use poem::{
-    Body, Request, Response, handler,
+    Body, Endpoint, IntoResponse, Request, Response, handler,
     http::{HeaderMap, Method, StatusCode, header},
     web::{Data, Query},
 };
@@ -25,6 +26,36 @@ use tokio_tungstenite::{
 };
 
 pub use api::RealtimeApi;
+
+/// The header of an answer that reflects state: the sequence number of the newest event it
+/// reflects. A client opening its socket with `after` set to it misses nothing.
+pub const EVENT_SEQ_HEADER: &str = "X-Event-Seq";
+
+/// Middleware for the `/api` routes: a successful `GET` answer carries [`EVENT_SEQ_HEADER`],
+/// this instance's watermark read before the request was handled (whatever the handler reads
+/// from the database reflects at least that event). An answer that set its own (a feed page
+/// from memory, labelled with the event it was read at) keeps it.
+pub async fn stamp_event_seq<E: Endpoint>(
+    next: Arc<E>,
+    request: Request,
+    hub: &EventHub,
+) -> poem::Result<Response> {
+    let reads_state = request.method() == Method::GET;
+    let watermark = hub.watermark();
+    let mut response = match next.call(request).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    if reads_state
+        && response.status().is_success()
+        && !response.headers().contains_key(EVENT_SEQ_HEADER)
+    {
+        response
+            .headers_mut()
+            .insert(EVENT_SEQ_HEADER, watermark.into());
+    }
+    Ok(response)
+}
 
 use crate::{config::RealtimeConfig, error::ApiError, events::EventHub};
 

@@ -4,7 +4,7 @@
 //! `session::use_api` gives a component the one of its session, so no page handles tokens.
 //! The session context owns the token; an `Api` is rebuilt whenever it changes.
 
-use std::rc::Rc;
+use std::{cell::Cell, rc::Rc};
 
 use gallery_types::{
     AuthOptions, ChangePasswordRequest, DevSignInRequest, ErrorBody, ErrorCode, LogoutRequest,
@@ -268,6 +268,17 @@ async fn expect_nothing(request: RequestBuilder) -> Result<(), ApiFailure> {
     exchange(request.build()).await.map(drop)
 }
 
+thread_local! {
+    /// The lowest `X-Event-Seq` any answer carried so far.
+    static OLDEST_ANSWER_SEQ: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// The event sequence number of the oldest state an answer so far reflected (`X-Event-Seq`):
+/// a socket that resumes after it misses nothing those answers did not show.
+pub fn oldest_answer_seq() -> Option<i64> {
+    OLDEST_ANSWER_SEQ.with(Cell::get)
+}
+
 /// Sends the request and reads the answer's body: the one place that touches the network.
 /// Not generic: only the decoding ([`decode`]) is written out for each answer's type, which
 /// keeps the download small.
@@ -276,6 +287,13 @@ async fn exchange(request: Result<Request, gloo_net::Error>) -> Result<String, A
     let response = request.send().await.map_err(|_| ApiFailure::Network)?;
     if !response.ok() {
         return Err(failure(response).await);
+    }
+    if let Some(seq) = response
+        .headers()
+        .get("x-event-seq")
+        .and_then(|seq| seq.parse::<i64>().ok())
+    {
+        OLDEST_ANSWER_SEQ.with(|oldest| oldest.set(Some(oldest.get().map_or(seq, |o| o.min(seq)))));
     }
     response.text().await.map_err(|_| ApiFailure::Network)
 }

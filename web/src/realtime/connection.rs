@@ -112,6 +112,8 @@ pub(super) struct Connection {
     live_since: Cell<Option<f64>>,
     /// The user the last Hello named: a change to anyone else's profile reloads the pages.
     viewer: Cell<Option<i64>>,
+    /// The `after` the current socket was opened with.
+    opened_after: Cell<Option<i64>>,
     phase: RefCell<Phase>,
     /// Browser events that cut a pause short or end a socket the network left behind.
     browser_events: RefCell<Vec<EventListener>>,
@@ -151,6 +153,7 @@ impl Connection {
             failures: Cell::new(0),
             live_since: Cell::new(None),
             viewer: Cell::new(None),
+            opened_after: Cell::new(None),
             phase: RefCell::new(Phase::Stopped),
             browser_events: RefCell::new(Vec::new()),
         });
@@ -219,8 +222,14 @@ impl Connection {
     }
 
     fn open(self: &Rc<Self>, ticket: Option<&str>) {
-        let socket =
-            socket_url(ticket, self.hub.last_seq.get()).and_then(|url| WebSocket::new(&url).ok());
+        // The tab's first socket starts from what the pages already show.
+        let after = self
+            .hub
+            .last_seq
+            .get()
+            .or_else(crate::api::oldest_answer_seq);
+        self.opened_after.set(after);
+        let socket = socket_url(ticket, after).and_then(|url| WebSocket::new(&url).ok());
         let Some(socket) = socket else {
             self.failed();
             return;
@@ -289,7 +298,13 @@ impl Connection {
                     hello_timer.take();
                     *self.hub.live_socket.borrow_mut() = Some(socket.socket.clone());
                 }
-                self.on_status.emit(StatusChange::Live { reload: *reload });
+                // Opened before any page had answered: changes between an answer and this
+                // Hello reached neither, so the pages load again.
+                let missed = self.opened_after.get().is_none()
+                    && crate::api::oldest_answer_seq().is_some_and(|oldest| oldest < *seq);
+                self.on_status.emit(StatusChange::Live {
+                    reload: *reload || missed,
+                });
             }
             ServerMessage::Event { seq, event } => {
                 // Each event once, even if a server replays one it already sent.
