@@ -40,11 +40,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && ensure_node \
     && ensure_apt brotli:brotli gzip:gzip
 
-# The workspace: every member's sources (cargo reads all three manifests), the query data.
+# The workspace: every member's sources (cargo reads every member's manifest), the query data.
 COPY Cargo.toml Cargo.toml
 COPY .sqlx .sqlx
 COPY types types
 COPY backend backend
+COPY bench bench
 COPY web web
 COPY scripts scripts
 

@@ -1,8 +1,7 @@
-//! Password hashing with argon2id, off the async runtime, bounded in concurrency, and at a
-//! lower scheduling priority than the rest of the server.
+//! Password hashing with argon2id, off the async runtime and bounded in concurrency.
 
 use std::{
-    sync::{Arc, LazyLock, Mutex, mpsc},
+    sync::{Arc, LazyLock},
     time::Duration,
 };
 
@@ -11,8 +10,7 @@ use argon2::{
     password_hash::SaltString,
 };
 use secrecy::{ExposeSecret, SecretString};
-use thread_priority::{ThreadPriority, ThreadPriorityValue, set_current_thread_priority};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -57,39 +55,34 @@ pub fn check_rules(password: &str) -> Result<(), PasswordRuleError> {
 pub enum HashingError {
     #[error("too many passwords are being checked right now; try again shortly")]
     Busy,
-    #[error("a password hashing thread failed")]
-    Failed,
+    #[error("a password hash failed: {0}")]
+    Failed(#[from] tokio::task::JoinError),
 }
 
 impl From<HashingError> for ApiError {
     fn from(error: HashingError) -> Self {
         match error {
             HashingError::Busy => ApiError::unavailable(error.to_string()),
-            HashingError::Failed => anyhow::Error::from(error).into(),
+            HashingError::Failed(failure) => anyhow::Error::from(failure).into(),
         }
     }
 }
 
-/// Hashes and verifies on threads of its own, at most `limit` at a time: each hash takes
+/// Hashes and verifies on blocking threads, at most `limit` at a time: each hash takes
 /// 19 MiB and tens of milliseconds, so an unbounded burst could exhaust memory. A request
 /// waits at most `queue_wait` for its turn; a longer queue answers [`HashingError::Busy`]
-/// rather than letting requests pile up. The threads run at a lower priority (nice 9) than
-/// the server's others: during a storm of password sign-ins the cores serve everyone else
-/// first, and the sign-ins take what is left.
+/// rather than letting requests pile up.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     permits: Arc<Semaphore>,
     queue_wait: Duration,
-    threads: Arc<LowPriorityThreads>,
 }
 
 impl PasswordHasherPool {
     pub fn new(limit: usize, queue_wait: Duration) -> Self {
-        let limit = limit.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(limit)),
+            permits: Arc::new(Semaphore::new(limit.max(1))),
             queue_wait,
-            threads: Arc::new(LowPriorityThreads::start(limit)),
         }
     }
 
@@ -103,7 +96,7 @@ impl PasswordHasherPool {
     /// A PHC-format argon2id hash of `password` with a fresh salt.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashingError> {
         let _permit = self.turn().await?;
-        self.threads.run(move || hash_blocking(&password)).await
+        Ok(tokio::task::spawn_blocking(move || hash_blocking(&password)).await?)
     }
 
     /// Whether `password` matches `stored`; with no stored hash, burns the same time against
@@ -114,88 +107,22 @@ impl PasswordHasherPool {
         stored: Option<String>,
     ) -> Result<bool, HashingError> {
         let _permit = self.turn().await?;
-        self.threads
-            .run(move || {
-                let known = stored.is_some();
-                let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-                let matches = PasswordHash::new(&hash).is_ok_and(|parsed| {
-                    argon2()
-                        .verify_password(password.expose_secret().as_bytes(), &parsed)
-                        .is_ok()
-                });
-                known && matches
-            })
-            .await
+        Ok(tokio::task::spawn_blocking(move || {
+            let known = stored.is_some();
+            let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            let matches = PasswordHash::new(&hash).is_ok_and(|parsed| {
+                argon2()
+                    .verify_password(password.expose_secret().as_bytes(), &parsed)
+                    .is_ok()
+            });
+            known && matches
+        })
+        .await?)
     }
 
     /// Computes the dummy hash now, so the first unknown-handle sign-in is not slower.
     pub async fn warm_up(&self) {
-        let _ = self
-            .threads
-            .run(|| LazyLock::force(&DUMMY_HASH).len())
-            .await;
-    }
-}
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The hashing threads: they take jobs from one queue in turn.
-struct LowPriorityThreads {
-    queue: mpsc::Sender<Job>,
-}
-
-/// Niceness 9 (thread-priority maps 25 of its 0–99 scale onto nice −20…19 so): under full
-/// load a hashing thread gets about a tenth of a core, never none.
-const HASHING_PRIORITY: u8 = 25;
-
-impl LowPriorityThreads {
-    fn start(count: usize) -> Self {
-        let (queue, jobs) = mpsc::channel::<Job>();
-        let jobs = Arc::new(Mutex::new(jobs));
-        for n in 0..count {
-            let jobs = jobs.clone();
-            std::thread::Builder::new()
-                .name(format!("password-hash-{n}"))
-                .spawn(move || {
-                    let priority = ThreadPriorityValue::try_from(HASHING_PRIORITY)
-                        .expect("within thread-priority's scale");
-                    if let Err(error) =
-                        set_current_thread_priority(ThreadPriority::Crossplatform(priority))
-                    {
-                        tracing::warn!(?error, "password hashing runs at the normal priority");
-                    }
-                    loop {
-                        // The lock is held only while waiting for the next job.
-                        let job = match jobs.lock() {
-                            Ok(jobs) => jobs.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            // The pool is gone.
-                            Err(mpsc::RecvError) => return,
-                        }
-                    }
-                })
-                .expect("the operating system starts a thread");
-        }
-        Self { queue }
-    }
-
-    /// Runs `work` on a hashing thread and waits for its result.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashingError> {
-        let (done, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            // A panic drops `done` (the answer is a failure); the thread lives on.
-            if let Ok(value) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
-                let _ = done.send(value);
-            }
-        });
-        self.queue.send(job).map_err(|_| HashingError::Failed)?;
-        result.await.map_err(|_| HashingError::Failed)
+        let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
     }
 }
 
@@ -253,32 +180,6 @@ mod tests {
         ));
         drop(held);
         assert!(!pool.verify(SecretString::from("x"), None).await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn hashing_threads_run_below_the_normal_priority_and_survive_a_panic() {
-        let pool = PasswordHasherPool::new(1, Duration::from_secs(5));
-        let stat = pool
-            .threads
-            .run(|| std::fs::read_to_string("/proc/thread-self/stat").unwrap())
-            .await
-            .unwrap();
-        // The nice value is the 19th field; the command name before it is in parentheses.
-        let after_name: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        let nice: i32 = after_name[16].parse().unwrap();
-        assert_eq!(nice, 9, "{stat}");
-
-        let panicked = pool
-            .threads
-            .run(|| -> u8 { panic!("a failing hash") })
-            .await;
-        assert!(matches!(panicked, Err(HashingError::Failed)));
-        assert!(pool.hash(SecretString::from("still working")).await.is_ok());
     }
 
     #[test]

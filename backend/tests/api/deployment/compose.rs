@@ -917,17 +917,24 @@ fn the_build_context_has_every_file_the_dockerfile_copies() {
                 ".dockerignore leaves `{path}` out of the build context; the build needs it"
             );
         }
+        // Cargo reads the manifest of every workspace member, whichever package it builds.
+        let manifest = read(&context.join("Cargo.toml"));
+        let members: Vec<String> = regex::Regex::new(r"members\s*=\s*\[([^\]]*)\]")
+            .unwrap()
+            .captures(&manifest)
+            .expect("Cargo.toml declares its workspace members")[1]
+            .split(',')
+            .map(|member| member.trim().trim_matches('"').to_owned())
+            .filter(|member| !member.is_empty())
+            .collect();
+        assert!(members.iter().any(|member| member == "backend"));
         // The build needs each of these under a copied path.
-        for path in [
-            ".sqlx",
-            "Cargo.toml",
-            "Cargo.lock",
-            "backend",
-            "types",
-            "web",
-            "scripts",
-            "nginx.conf",
-        ] {
+        let paths = [".sqlx", "Cargo.toml", "Cargo.lock", "scripts", "nginx.conf"];
+        for path in paths.iter().copied().chain(members.iter().map(String::as_str)) {
+            assert!(
+                !ignore.leaves_out(path),
+                ".dockerignore leaves `{path}` out of the build context; the build needs it"
+            );
             assert!(
                 copied
                     .iter()
