@@ -463,4 +463,4 @@ write_benchmark_section "Fan-out" "$fanout_report"
 write_benchmark_section "Uploads" "$uploads_report"
 log "BENCHMARKS.md: feed, sign-ins, fan-out and uploads written"
 stop_gallery
-scripts/bench-web.sh
+GALLERY_BIN="$GALLERY_BIN" scripts/bench-web.sh

@@ -137,16 +137,25 @@ impl HotPages {
     }
 }
 
-/// Middleware for the `/api` routes: every successful write retires the stored pages.
+/// Writes that cannot change what a feed page shows: signing in and out, sessions, passwords,
+/// socket tickets (`/api` paths starting so). Every other write may.
+const WRITES_THAT_KEEP_PAGES: [&str; 4] = ["/auth/", "/ws/ticket", "/me/sessions", "/me/password"];
+
+/// Middleware for the `/api` routes: every successful write that may change a feed page
+/// retires the stored pages. (A sign-in storm thus never sends the feed to the database.)
 pub async fn retire_on_writes<E: Endpoint>(
     next: Arc<E>,
     request: Request,
     pages: &HotPages,
 ) -> poem::Result<Response> {
+    let path = request.original_uri().path();
+    let path = path.strip_prefix("/api").unwrap_or(path);
     let writes = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    ) && !WRITES_THAT_KEEP_PAGES
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
     let response = match next.call(request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),

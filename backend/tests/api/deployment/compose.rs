@@ -930,7 +930,11 @@ fn the_build_context_has_every_file_the_dockerfile_copies() {
         assert!(members.iter().any(|member| member == "backend"));
         // The build needs each of these under a copied path.
         let paths = [".sqlx", "Cargo.toml", "Cargo.lock", "scripts", "nginx.conf"];
-        for path in paths.iter().copied().chain(members.iter().map(String::as_str)) {
+        for path in paths
+            .iter()
+            .copied()
+            .chain(members.iter().map(String::as_str))
+        {
             assert!(
                 !ignore.leaves_out(path),
                 ".dockerignore leaves `{path}` out of the build context; the build needs it"
