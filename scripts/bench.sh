@@ -364,8 +364,7 @@ storm_missed=""
 if ! below "$(ratio "$storm_p99" "$calm_p99")" 1.2; then
   storm_missed="**Missed**: each password sign-in is an argon2id hash (19 MiB, tens of milliseconds
 of one core; at most GALLERY_PASSWORD_HASH_CONCURRENCY at once, 2 by default): on two cores the
-storm takes CPU time, and with it the tail of the feed's latency, from the requests beside it.
-(Running the hashes on their own threads at nice 9 was measured too and made the p99 worse.)"
+storm takes CPU time, and with it the tail of the feed's latency, from the requests beside it."
 fi
 sign_ins_report=$(cat <<EOF
 ## Sign-ins
