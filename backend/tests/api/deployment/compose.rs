@@ -848,6 +848,7 @@ fn the_build_context_has_every_file_the_dockerfile_copies() {
         let build = compose.build(&name).expect("the service is built");
         contexts.insert((build.context, build.dockerfile));
     }
+    let members_list = regex::Regex::new(r"members\s*=\s*\[([^\]]*)\]").unwrap();
     for (context, dockerfile_path) in contexts {
         let dockerfile = Dockerfile::parse(&dockerfile_path);
         let ignore = DockerIgnore::load(&context);
@@ -919,8 +920,7 @@ fn the_build_context_has_every_file_the_dockerfile_copies() {
         }
         // Cargo reads the manifest of every workspace member, whichever package it builds.
         let manifest = read(&context.join("Cargo.toml"));
-        let members: Vec<String> = regex::Regex::new(r"members\s*=\s*\[([^\]]*)\]")
-            .unwrap()
+        let members: Vec<String> = members_list
             .captures(&manifest)
             .expect("Cargo.toml declares its workspace members")[1]
             .split(',')
