@@ -72,15 +72,13 @@ impl Process {
         // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
         let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
         Ok(Duration::from_secs_f64(
-            ticks as f64 / clock_ticks_per_second(),
+            ticks as f64 / CLOCK_TICKS_PER_SECOND,
         ))
     }
 }
 
-/// `getconf CLK_TCK`: 100 on every Linux this runs on.
-fn clock_ticks_per_second() -> f64 {
-    100.0
-}
+/// `getconf CLK_TCK`: the unit of `/proc/<pid>/stat`'s times on every Linux this runs on.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 #[cfg(test)]
 mod tests {

@@ -208,7 +208,7 @@ pub async fn feed(
     let cursor = cursor.map(Cursor::decode).transpose()?;
     let popular = sort == PhotoSort::Popular;
     let rows = if filter.is_empty() {
-        everyone_s_page(executor, viewer, popular, cursor, limit + 1).await
+        whole_gallery_page(executor, viewer, popular, cursor, limit + 1).await
     } else {
         filtered_page(executor, viewer, popular, filter, cursor, limit + 1).await
     };
@@ -233,7 +233,7 @@ pub async fn feed(
 /// PostgreSQL keeps one plan per statement that walks its index from the cursor and stops
 /// after `rows` (a statement with `$n is null or …` conditions gets a plan for every case at
 /// once, which sorts everything visible).
-async fn everyone_s_page(
+async fn whole_gallery_page(
     executor: impl PgExecutor<'_>,
     viewer: Option<i64>,
     popular: bool,
