@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Performance against the machine's limits, each limit measured in the same run on the same
-# machine: the feed against pgbench running the server's own SQL, socket fan-out against a
-# plain node `ws` broadcast server, uploads against libvips doing the same work, sign-ins and
-# the feed during a password sign-in storm; then the web client (scripts/bench-web.sh).
+# machine: the feed against pgbench running the server's own SQL, trade accepts against pgbench
+# running the server's own transaction, socket fan-out against a plain node `ws` broadcast
+# server, uploads against libvips doing the same work, sign-ins and the feed during a password
+# sign-in storm; then the web client (scripts/bench-web.sh).
 # One throwaway PostgreSQL, the release server (restarted between parts), the load from
 # target/release/gallery-load (bench/).
 #
 #   scripts/bench.sh           the full run (10,000 photos, 10,000 sockets, ten 12 MP JPEGs);
-#                              writes the Feed, Fan-out, Uploads and Sign-ins sections (and the
-#                              Web client one) of BENCHMARKS.md
+#                              writes the Feed, Sign-ins, Trades, Fan-out and Uploads sections
+#                              (and the Web client one) of BENCHMARKS.md
 #   scripts/bench.sh --quick   small N, printed only (scripts/test.sh runs it so that the
 #                              harness keeps working)
 # BENCH_KEEP=1 keeps the scratch folder (the server's and PostgreSQL's logs, every measurement
@@ -22,8 +23,10 @@ quick=false
 connections=64
 if $quick; then
   photos=500 seconds=2 warmup=1 sockets=200 events=10 rate=10 upload_files=2 upload_width=1200 upload_height=900
+  server_offers=1500 pgbench_accepts_per_client=10
 else
   photos=10000 seconds=10 warmup=2 sockets=10000 events=100 rate=10 upload_files=10 upload_width=4000 upload_height=3000
+  server_offers=30000 pgbench_accepts_per_client=100
 fi
 
 ensure_postgres
@@ -139,31 +142,21 @@ viewer_photo=$(psql_bench -c "select photo_id from art_objects where owner_id = 
 
 # --- The feed ----------------------------------------------------------------------------------
 
-# The statement the server runs for `GET /api/photos?limit=50` (with the curl arguments given), with the parameters it
-# bound, as PostgreSQL's statement log shows them (logged for that one request only); written
-# to FILE as pgbench's script, the parameters in place.
-capture_feed_statement() { # FILE CURL-ARGUMENT...
-  local file=$1 from
-  shift
+# PostgreSQL's statement log while `curl ARGUMENT...` runs (logged for that one request only).
+statement_log() {
+  local from
   from=$(wc -l <"$pg_base/postgres.log")
   psql_bench -c "alter system set log_statement = 'all'" -c "select pg_reload_conf()" >/dev/null
-  curl -fsS -o /dev/null "$@" "$api/photos?limit=50"
+  curl -fsS -o /dev/null "$@"
   psql_bench -c "alter system reset log_statement" -c "select pg_reload_conf()" >/dev/null
-  tail -n +"$((from + 1))" "$pg_base/postgres.log" | python3 -c '
-import re, sys
-# Log entries begin with their time; a statement continues on lines that start with a tab.
-# "LOG:  execute <name>: <statement>" is followed by "DETAIL:  parameters: $1 = ..., ...".
-entries = re.split(r"\n(?=\d{4}-\d\d-\d\d )", sys.stdin.read())
-for entry, detail in zip(entries, entries[1:]):
-    statement = re.search(r"LOG:  execute [^:]*: (.*)", entry, re.S)
-    parameters = re.search(r"DETAIL:  parameters: (.*)", detail)
-    if statement and parameters and "join art_objects o" in statement[1] and "order by" in statement[1]:
-        values = dict(re.findall(r"\$(\d+) = (NULL|\x27(?:[^\x27]|\x27\x27)*\x27)", parameters[1]))
-        sql = re.sub(r"\$(\d+)", lambda match: values[match.group(1)], statement[1])
-        print(" ".join(sql.split()) + ";")
-        break
-' >"$file"
-  [ -s "$file" ] || die "the feed statement is not in PostgreSQL's log"
+  tail -n +"$((from + 1))" "$pg_base/postgres.log"
+}
+# The statement the server runs for `GET /api/photos?limit=50` (with the curl arguments given),
+# with the parameters it bound written in: pgbench's script, in FILE.
+capture_feed_statement() { # FILE CURL-ARGUMENT...
+  local file=$1
+  shift
+  statement_log "$@" "$api/photos?limit=50" | python3 bench/statements.py statement 'join art_objects o.*order by' >"$file"
 }
 # PostgreSQL's time per call of the feed statement since the last reset of pg_stat_statements,
 # as "<planning + execution> ms (<planning> planning, <plans> plans for <calls> calls)".
@@ -237,6 +230,91 @@ log "feed during a password sign-in storm (8 connections signing in)"
 for file in sign-in-max sign-in-password feed-storm; do
   [ "$(json "$scratch/$file.json" 'd["main"]["errors"]')" = 0 ] || die "requests of $file failed"
 done
+
+# --- Trades ------------------------------------------------------------------------------------
+
+# Offers to the viewer from 100 traders, each one of the trader's objects for one of the
+# viewer's. Offer k (from 0) is number 9000001+k, gives object 8000001+k and asks for
+# 8500001+k (photo numbers alike), from trader 7000001+k%100: numbers apart from every other
+# value the statements carry, so that pgbench's script can tell them. The server accepts the
+# first $server_offers (or as many as it gets through in the time), pgbench the next, the last
+# one shows which statements an accept runs.
+pgbench_offers=$((connections * pgbench_accepts_per_client))
+offers=$((server_offers + pgbench_offers + 1))
+log "trades: seeding $offers offers to the viewer (one object for one) from 100 traders"
+psql_bench <<SQL
+insert into users (id, max_user_id, handle, display_name) overriding system value
+select 7000000 + n, 7000000 + n, 'trader_' || n, 'Trader ' || n from generate_series(1, 100) n;
+insert into photos (id, creator_id, content_sha256, original_file, preview_file, thumbnail_file,
+                    format, width, height, byte_size, placeholder, title) overriding system value
+select id, owner, sha256(id::text::bytea), encode(sha256(('o' || id)::bytea), 'hex') || '.jpg',
+       encode(sha256(('p' || id)::bytea), 'hex') || '.jpg', encode(sha256(('t' || id)::bytea), 'hex') || '.jpg',
+       'jpeg', 4000, 3000, 3100000, 'LKO2?U%2Tw=w]~RBVZRi};RPxuwH', 'Traded photo ' || id
+from (select 8000001 + k as id, 7000001 + k % 100 as owner from generate_series(0, $offers - 1) k
+      union all
+      select 8500001 + k, 7000001 + (k + 50) % 100 from generate_series(0, $offers - 1) k) objects;
+-- The viewer's objects were made by traders too (an upload quota counts what one made).
+insert into art_objects (id, photo_id, owner_id) overriding system value
+select id, id, case when id >= 8500001 then $viewer else creator_id end from photos where id >= 8000001;
+-- Each object minted (the chain's hashes are placeholders: nothing verifies them here).
+insert into ownership_history (object_id, position, kind, to_user_id, previous_hash, hash)
+select id, 1, 'mint', owner_id, decode(repeat('00', 32), 'hex'), sha256(id::text::bytea)
+from art_objects where id >= 8000001;
+insert into trade_offers (id, proposer_id, recipient_id, expires_at) overriding system value
+select 9000001 + k, 7000001 + k % 100, $viewer, now() + interval '7 days' from generate_series(0, $offers - 1) k;
+insert into trade_offer_items (offer_id, object_id, side)
+select 9000001 + k, 8000001 + k, 'give' from generate_series(0, $offers - 1) k
+union all
+select 9000001 + k, 8500001 + k, 'ask' from generate_series(0, $offers - 1) k;
+analyze;
+SQL
+accepted_between() { # FIRST-OFFER LAST-OFFER (numbers)
+  psql_bench -c "select count(*) from trade_offers where state = 'accepted' and id between $1 and $2"
+}
+# PostgreSQL's time (planning and execution, every statement) since the last reset of
+# pg_stat_statements, per accept, in ms.
+pg_ms_per() { # ACCEPTS
+  psql_bench -c "select round(sum(total_plan_time + total_exec_time)::numeric / $1, 3) from pg_stat_statements"
+}
+
+restart_server
+log "trades: the statements of one accept, from PostgreSQL's log"
+last=$((offers - 1))
+statement_log -X POST -H "$auth" "$api/offers/$((9000001 + last))/accept" |
+  python3 bench/statements.py transaction 'from trade_offer_items where offer_id' \
+    "$((9000001 + last))=offer" "$((8000001 + last))=give" "$((8500001 + last))=ask" \
+    "$((7000001 + last % 100))=proposer" >"$scratch/accept-transaction.sql"
+accept_statements=$(($(wc -l <"$scratch/accept-transaction.sql") - 2))
+# Each pgbench client takes the next offer of its own run of them (variables live on from one
+# transaction of a client to its next).
+{
+  printf '%s\n' '\set k :first + :client_id * :per_client + :n' '\set n :n + 1' \
+    '\set offer 9000001 + :k' '\set give 8000001 + :k' '\set ask 8500001 + :k' \
+    '\set proposer 7000001 + :k % 100'
+  cat "$scratch/accept-transaction.sql"
+} >"$scratch/accept.sql"
+
+log "trades: the server accepting offers, $connections connections, ${seconds}s"
+psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+"$load" http --method POST --url "$api/offers/{id}/accept" --ids "9000001-$((9000000 + server_offers))" \
+  --header "$auth" --connections "$connections" --seconds "$seconds" --warmup "$warmup" >"$scratch/trades.json"
+[ "$(json "$scratch/trades.json" 'd["main"]["errors"]')" = 0 ] || die "accepting offers failed"
+server_accepted=$(accepted_between 9000001 $((9000000 + server_offers)))
+trades_pg=$(pg_ms_per "$server_accepted")
+
+log "trades: pgbench, the same transaction ($accept_statements statements), $pgbench_offers offers"
+psql_bench -c "select pg_stat_statements_reset()" >/dev/null
+as_pg_owner "$PG_BIN/pgbench" -h "$pg_base/run" -U postgres -n -M prepared -c "$connections" -j 2 \
+  -t "$pgbench_accepts_per_client" -D n=0 -D first="$server_offers" -D per_client="$pgbench_accepts_per_client" \
+  -f "$scratch/accept.sql" bench >"$scratch/trades-pgbench.log" 2>&1 || {
+  cat "$scratch/trades-pgbench.log" >&2
+  die "pgbench could not run the accept transaction"
+}
+trades_pgbench_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$scratch/trades-pgbench.log")
+trades_pgbench_pg=$(pg_ms_per "$pgbench_offers")
+pgbench_accepted=$(accepted_between $((9000001 + server_offers)) $((9000000 + server_offers + pgbench_offers)))
+[ "$pgbench_accepted" = "$pgbench_offers" ] ||
+  die "pgbench accepted $pgbench_accepted of its $pgbench_offers offers (see $scratch/trades-pgbench.log)"
 
 # --- Fan-out ---------------------------------------------------------------------------------
 
@@ -387,6 +465,42 @@ $footer
 EOF
 )
 
+trades_per_second=$(json "$scratch/trades.json" 'round(d["main"]["per_second"])')
+trades_ratio=$(ratio "$trades_per_second" "$trades_pgbench_tps")
+trades_missed=""
+if below "$trades_ratio" 0.7; then
+  trades_missed="**Missed** (the target: at least 0.7× pgbench): see PostgreSQL's time per accept,
+the server's against pgbench's, and the server's own work per request (HTTP, the session
+lookup, JSON) on the two cores the load tool and PostgreSQL use too."
+fi
+trades_report=$(cat <<EOF
+## Trades
+
+Accepting trade offers at $connections connections at once (\`POST /api/offers/:id/accept\`,
+\`gallery-load http --ids\`, each offer once, for ${seconds} s after ${warmup} s of warmup): each offer is one
+of a trader's objects for one of the viewer's, from 100 traders to the one viewer, so every
+accept locks two objects and its offer, moves both, appends two history entries and publishes
+its events while 63 others do the same. The limit: \`pgbench -M prepared -c $connections -j 2\`
+running the very transaction the server ran for one accept ($accept_statements statements
+between BEGIN and COMMIT, taken from PostgreSQL's statement log, the offer's, objects' and
+trader's numbers made per-transaction variables), each client on offers of its own,
+$pgbench_offers in all, every one checked accepted afterwards. PostgreSQL time: planning and
+execution of every statement over the accepts (\`pg_stat_statements\`), for the server with
+its session lookups and event relay included.
+
+| who | accepts/s | p50 ms | p99 ms | PostgreSQL per accept |
+|---|---|---|---|---|
+| the gallery, over HTTP | $trades_per_second | $(json "$scratch/trades.json" 'round(d["main"]["p50_ms"], 1)') | $(json "$scratch/trades.json" 'round(d["main"]["p99_ms"], 1)') | $trades_pg ms |
+| pgbench, the same transaction | $(printf '%.0f' "$trades_pgbench_tps") | | | $trades_pgbench_pg ms |
+
+Ratio: **${trades_ratio}×** pgbench (the target: at least 0.7×).
+
+$trades_missed
+
+$footer
+EOF
+)
+
 fanout_missed=""
 if ! below "$(json "$scratch/fanout-gallery.json" 'd["rss_per_connection_bytes"]')" 4097 ||
   ! below "$(json "$scratch/fanout-gallery.json" 'd["cpu_per_delivery_us"]')" 3.01; then
@@ -451,15 +565,16 @@ EOF
 )
 
 if $quick; then
-  printf '%s\n\n' "$feed_report" "$sign_ins_report" "$fanout_report" "$uploads_report"
+  printf '%s\n\n' "$feed_report" "$sign_ins_report" "$trades_report" "$fanout_report" "$uploads_report"
   log "benchmarks (quick): every measurement ran"
   exit 0
 fi
 
 write_benchmark_section "Feed" "$feed_report"
 write_benchmark_section "Sign-ins" "$sign_ins_report"
+write_benchmark_section "Trades" "$trades_report"
 write_benchmark_section "Fan-out" "$fanout_report"
 write_benchmark_section "Uploads" "$uploads_report"
-log "BENCHMARKS.md: feed, sign-ins, fan-out and uploads written"
+log "BENCHMARKS.md: feed, sign-ins, trades, fan-out and uploads written"
 stop_gallery
 GALLERY_BIN="$GALLERY_BIN" scripts/bench-web.sh

@@ -8,7 +8,7 @@ mod photos;
 mod stats;
 mod uploads;
 
-use std::{path::PathBuf, time::Duration};
+use std::{ops::RangeInclusive, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -102,8 +102,13 @@ enum Command {
 
 #[derive(Args)]
 struct RequestArgs {
+    /// With `--ids`, `{id}` in it stands for each request's id.
     #[arg(long)]
     url: String,
+    /// `FIRST-LAST`: each request takes the next id of this range; the run ends early when
+    /// they run out.
+    #[arg(long, value_parser = id_range)]
+    ids: Option<RangeInclusive<u64>>,
     #[arg(long, default_value = "GET")]
     method: Method,
     /// `Name: value`; repeatable.
@@ -122,6 +127,15 @@ struct RequestArgs {
     /// Seconds run before measuring.
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
+}
+
+fn id_range(text: &str) -> anyhow::Result<RangeInclusive<u64>> {
+    let (first, last) = text
+        .split_once('-')
+        .with_context(|| format!("ids are `FIRST-LAST`, not {text:?}"))?;
+    let range = first.trim().parse()?..=last.trim().parse()?;
+    anyhow::ensure!(!range.is_empty(), "the id range {text:?} is empty");
+    Ok(range)
 }
 
 fn header_map(headers: &[String]) -> anyhow::Result<HeaderMap> {
@@ -152,9 +166,14 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let warmup = Duration::from_secs_f64(request.warmup);
             let duration = Duration::from_secs_f64(request.seconds);
+            anyhow::ensure!(
+                request.ids.is_none() || request.url.contains("{id}"),
+                "with --ids, the URL must contain {{id}}"
+            );
             let spec = http::RequestSpec {
                 method: request.method,
                 url: request.url,
+                ids: request.ids,
                 headers: header_map(&request.headers)?,
                 body: request.body,
                 expect: request.expect,
@@ -167,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
                     let beside = http::RequestSpec {
                         method: beside_method,
                         url,
+                        ids: None,
                         headers: header_map(&beside_headers)?,
                         body: beside_body,
                         expect: beside_expect,
