@@ -671,6 +671,15 @@ begin
 end;
 $$;
 
+-- migration 20261202000011 (popular order)
+-- The popular feed's order, most favorited first and then newest photo first, read straight
+-- from an index: art objects by favorite count and photo (an object's photo_id is its
+-- photo's id). The index it replaces ordered by the object's own id, which no query sorts by,
+-- so every popular page sorted all visible photos.
+drop index art_objects_popular_idx;
+create index art_objects_popular_idx on art_objects (favorite_count desc, photo_id desc)
+    where deleted_at is null;
+
 -- sqlx's record of applied migrations
 create table if not exists _sqlx_migrations (
     version bigint primary key,
@@ -691,6 +700,7 @@ insert into _sqlx_migrations (version, description, success, checksum, execution
     (20261202000007, 'qr number matching', true, '\xb16c09d96a22d16edab1b9638e1ca538f5b51a9da61939a2a38a8a25afa62599c30133a39f418564ffd1aefc10e25fbd', 0),
     (20261202000008, 'trading', true, '\xfe47c1ce67260cc82864f9e9cfef885628054fd71e15b609d02cfe2011d708db07fedaeff76c0982172fda79f069d327', 0),
     (20261202000009, 'profile requests', true, '\xebe5a74be68dbacdf9bf1f5305b5c80925df2c77760a0468cc9b2bd865b643adb3a0e186be09cc96f39987667fa93765', 0),
-    (20261202000010, 'event relay', true, '\xd44c1baf032a178a0c19c1dca1b7ea3d0282ba63580f86456f9716f6800c6727ed3a52f7fdbe5dc7e32d08475ec41470', 0);
+    (20261202000010, 'event relay', true, '\xd44c1baf032a178a0c19c1dca1b7ea3d0282ba63580f86456f9716f6800c6727ed3a52f7fdbe5dc7e32d08475ec41470', 0),
+    (20261202000011, 'popular order', true, '\x3ec8ffb1c8f088f32989b7168f393ef53389d9ccbac1a034cf8c3641756fd7369d28f569fe192312f567b70baf27d088', 0);
 
 commit;

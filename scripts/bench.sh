@@ -39,10 +39,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The release builds, unless GALLERY_BIN and GALLERY_LOAD name other ones (scripts/test.sh
 # passes the debug builds it already has). One cargo command for both: built apart, their
-# shared dependencies' features would differ and the server would be compiled again.
+# shared dependencies' features would differ and the server would be compiled again. (A
+# --bin selects among every -p package's targets: each build names its binary.)
 build=()
 [ -z "${GALLERY_BIN:-}" ] && build+=(-p gallery --bin gallery)
-[ -z "${GALLERY_LOAD:-}" ] && build+=(-p gallery-load)
+[ -z "${GALLERY_LOAD:-}" ] && build+=(-p gallery-load --bin gallery-load)
 if [ ${#build[@]} -gt 0 ]; then
   log "building ${build[*]} (release)"
   cargo build --release --locked "${build[@]}"

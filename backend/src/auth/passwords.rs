@@ -1,7 +1,10 @@
-//! Password hashing with argon2id, off the async runtime and bounded in concurrency.
+//! Password hashing with argon2id, off the async runtime, bounded in concurrency and below
+//! the priority of the threads that serve requests.
 
 use std::{
-    sync::{Arc, LazyLock},
+    panic::{self, AssertUnwindSafe},
+    sync::{Arc, LazyLock, Mutex, mpsc},
+    thread,
     time::Duration,
 };
 
@@ -10,7 +13,7 @@ use argon2::{
     password_hash::SaltString,
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::error::ApiError;
 
@@ -18,6 +21,11 @@ use crate::error::ApiError;
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
 const LANES: u32 = 1;
+
+/// The hashing threads' nice value (0 is the default, 19 the lowest priority): when the CPU is
+/// busy, requests go first and sign-ins take what is left, so that a storm of sign-ins, each
+/// tens of milliseconds of one core, does not slow everything else down.
+const HASHING_NICENESS: i32 = 10;
 
 /// OWASP ASVS: at least 8 characters, at most 128 (long enough for passphrases, short
 /// enough that hashing cannot be abused), no composition rules.
@@ -55,34 +63,57 @@ pub fn check_rules(password: &str) -> Result<(), PasswordRuleError> {
 pub enum HashingError {
     #[error("too many passwords are being checked right now; try again shortly")]
     Busy,
-    #[error("a password hash failed: {0}")]
-    Failed(#[from] tokio::task::JoinError),
+    #[error("a password hashing thread failed")]
+    Failed,
 }
 
 impl From<HashingError> for ApiError {
     fn from(error: HashingError) -> Self {
         match error {
             HashingError::Busy => ApiError::unavailable(error.to_string()),
-            HashingError::Failed(failure) => anyhow::Error::from(failure).into(),
+            HashingError::Failed => anyhow::Error::from(error).into(),
         }
     }
 }
 
-/// Hashes and verifies on blocking threads, at most `limit` at a time: each hash takes
-/// 19 MiB and tens of milliseconds, so an unbounded burst could exhaust memory. A request
-/// waits at most `queue_wait` for its turn; a longer queue answers [`HashingError::Busy`]
-/// rather than letting requests pile up.
+/// Hashes and verifies on `limit` threads of its own, at a lower priority
+/// ([`HASHING_NICENESS`]): each hash takes 19 MiB and tens of milliseconds, so an unbounded
+/// burst could exhaust memory. A request waits at most `queue_wait` for its turn; a longer
+/// queue answers [`HashingError::Busy`] rather than letting requests pile up.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     permits: Arc<Semaphore>,
     queue_wait: Duration,
+    /// To the hashing threads, which end when the last clone of the pool is dropped. As many
+    /// threads as permits: at most `limit` hashes run at once, even when a request that
+    /// started one has gone and given its turn to the next.
+    jobs: mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 impl PasswordHasherPool {
     pub fn new(limit: usize, queue_wait: Duration) -> Self {
+        let limit = limit.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..limit {
+            let queue = Arc::clone(&queue);
+            thread::Builder::new()
+                .name("password-hashing".into())
+                .spawn(move || {
+                    lower_priority();
+                    while let Some(job) = next_job(&queue) {
+                        // A job that panics fails its request (its answer is dropped) only.
+                        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+                    }
+                })
+                .expect("the system can start a thread");
+        }
         Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
+            permits: Arc::new(Semaphore::new(limit)),
             queue_wait,
+            jobs,
         }
     }
 
@@ -93,10 +124,25 @@ impl PasswordHasherPool {
         }
     }
 
+    /// Runs `work` on a hashing thread when a turn comes.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashingError> {
+        let _permit = self.turn().await?;
+        let (answer, answered) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                // The request may have gone meanwhile: nobody to answer then.
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| HashingError::Failed)?;
+        answered.await.map_err(|_| HashingError::Failed)
+    }
+
     /// A PHC-format argon2id hash of `password` with a fresh salt.
     pub async fn hash(&self, password: SecretString) -> Result<String, HashingError> {
-        let _permit = self.turn().await?;
-        Ok(tokio::task::spawn_blocking(move || hash_blocking(&password)).await?)
+        self.run(move || hash_blocking(&password)).await
     }
 
     /// Whether `password` matches `stored`; with no stored hash, burns the same time against
@@ -106,8 +152,7 @@ impl PasswordHasherPool {
         password: SecretString,
         stored: Option<String>,
     ) -> Result<bool, HashingError> {
-        let _permit = self.turn().await?;
-        Ok(tokio::task::spawn_blocking(move || {
+        self.run(move || {
             let known = stored.is_some();
             let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
             let matches = PasswordHash::new(&hash).is_ok_and(|parsed| {
@@ -117,12 +162,29 @@ impl PasswordHasherPool {
             });
             known && matches
         })
-        .await?)
+        .await
     }
 
     /// Computes the dummy hash now, so the first unknown-handle sign-in is not slower.
     pub async fn warm_up(&self) {
-        let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
+        let _ = self.run(|| LazyLock::force(&DUMMY_HASH).len()).await;
+    }
+}
+
+/// A hashing thread's next job; `None` once the pool is gone. The queue is locked only while
+/// waiting for it.
+fn next_job(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
+    let queue = queue.lock().ok()?;
+    queue.recv().ok()
+}
+
+/// Gives the calling thread the hashing threads' priority; hashing goes on at the usual one
+/// where the system does not allow it.
+fn lower_priority() {
+    let thread = rustix::thread::gettid();
+    // On Linux a "process" priority given a thread's id is that thread's alone.
+    if let Err(error) = rustix::process::setpriority_process(Some(thread), HASHING_NICENESS) {
+        tracing::warn!(%error, "cannot lower the password hashing threads' priority");
     }
 }
 
@@ -180,6 +242,16 @@ mod tests {
         ));
         drop(held);
         assert!(!pool.verify(SecretString::from("x"), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_below_the_priority_of_everything_else() {
+        let niceness = || rustix::process::getpriority_process(Some(rustix::thread::gettid()));
+        let others = niceness().unwrap();
+        let pool = PasswordHasherPool::new(1, Duration::from_secs(5));
+        let hashing = pool.run(move || niceness().unwrap()).await.unwrap();
+        // A process already below it (niced further by whoever started it) stays there.
+        assert_eq!(hashing, HASHING_NICENESS.max(others));
     }
 
     #[test]

@@ -18,11 +18,14 @@ pub const MAX_PAGE: i64 = 100;
 /// whether the viewer favorited it), written once, followed by the rest of the query, which
 /// continues the `from` clause (aliases `p` photos, `o` art objects, `c` creator, `w`
 /// owner). The viewer is always `$1` (null when anonymous); further arguments follow.
+///
+/// `select_photos!(within "before", "rest", "after", arguments…)` puts the whole between
+/// `before` and `after` (a subquery, see [`whole_gallery_page`]).
 macro_rules! select_photos {
-    ($rest:literal $(, $argument:expr)* $(,)?) => {
+    (within $before:literal, $rest:literal, $after:literal $(, $argument:expr)* $(,)?) => {
         sqlx::query_as!(
             $crate::photos::read::PhotoRow,
-            r#"
+            $before + r#"
             select p.id, o.id as object_id, p.title, p.description, p.tags,
                    c.id as creator_id, c.handle as creator_handle, c.display_name as creator_name,
                    w.id as owner_id, w.handle as owner_handle, w.display_name as owner_name,
@@ -36,9 +39,12 @@ macro_rules! select_photos {
             join art_objects o on o.photo_id = p.id
             join users c on c.id = p.creator_id
             join users w on w.id = o.owner_id
-            "# + $rest,
+            "# + $rest + $after,
             $($argument),*
         )
+    };
+    ($rest:literal $(, $argument:expr)* $(,)?) => {
+        select_photos!(within "", $rest, "" $(, $argument)*)
     };
 }
 pub(crate) use select_photos;
@@ -230,9 +236,17 @@ pub async fn feed(
 
 /// A page of the whole gallery. Each sort has a statement of its own with no optional
 /// conditions, and a missing cursor is the position before the first photo, so that
-/// PostgreSQL keeps one plan per statement that walks its index from the cursor and stops
-/// after `rows` (a statement with `$n is null or …` conditions gets a plan for every case at
-/// once, which sorts everything visible).
+/// PostgreSQL can walk the sort's index from the cursor and stop after `rows` (a statement
+/// with `$n is null or …` conditions gets a plan for every case at once, which sorts
+/// everything visible). The popular order names the art object's columns (its `photo_id` is
+/// the photo's id, its `deleted_at` set with the photo's) so that `art_objects_popular_idx`
+/// gives it.
+///
+/// The index walk is a subquery limited to the largest page, a constant, with the page's own
+/// size outside it: PostgreSQL's plan for any parameters (its generic plan) is then as cheap
+/// as one made for the values, so it keeps that plan instead of planning every call again,
+/// which cost as much as running the statement. Rows are still read only as the page needs
+/// them.
 async fn whole_gallery_page(
     executor: impl PgExecutor<'_>,
     viewer: Option<i64>,
@@ -240,16 +254,23 @@ async fn whole_gallery_page(
     cursor: Option<Cursor>,
     rows: i64,
 ) -> Result<Vec<PhotoRow>, sqlx::Error> {
+    // The subqueries' `limit 101`.
+    const _: () = assert!(
+        MAX_PAGE + 1 == 101,
+        "a page reads at most MAX_PAGE + 1 rows"
+    );
     let cursor = cursor.unwrap_or(Cursor::BEFORE_FIRST);
     if popular {
         select_photos!(
+            within "select * from (",
             r#"
-            where p.deleted_at is null
+            where p.deleted_at is null and o.deleted_at is null
               and collection_visible_to(w.id, w.is_private, $1)
-              and (o.favorite_count, p.id) < ($2, $3)
-            order by o.favorite_count desc, p.id desc
-            limit $4
+              and (o.favorite_count, o.photo_id) < ($2, $3)
+            order by o.favorite_count desc, o.photo_id desc
+            limit 101
             "#,
+            ") page order by favorite_count desc, id desc limit $4",
             viewer,
             cursor.favorite_count,
             cursor.id,
@@ -259,13 +280,15 @@ async fn whole_gallery_page(
         .await
     } else {
         select_photos!(
+            within "select * from (",
             r#"
             where p.deleted_at is null
               and collection_visible_to(w.id, w.is_private, $1)
               and p.id < $2
             order by p.id desc
-            limit $3
+            limit 101
             "#,
+            ") page order by id desc limit $3",
             viewer,
             cursor.id,
             rows,
