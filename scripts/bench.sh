@@ -404,11 +404,13 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
 
 feed_missed=""
 if below "$(ratio "$(json "$scratch/anonymous_db.json" 'd["main"]["per_second"]')" "$anonymous_pgbench_tps")" 1; then
-  feed_missed="**Missed** from the database: PostgreSQL plans the server's statement on every call
-(see the plans: its generic plan, with the page size a parameter, is estimated dearer than a
-plan for the values, so it is never kept), which pgbench, whose statement has the values
-written in, plans once per connection; and the server's own work per page (HTTP, 50 rows
-decoded, JSON) runs on the two cores the load tool and PostgreSQL use too."
+  feed_missed="**Missed** from the database. PostgreSQL's time per page is about pgbench's (each
+statement keeps one generic plan, see the plans: the index walk is a subquery limited to the
+largest page, and an anonymous viewer is a user id nobody has rather than null, which a plan
+for the values would fold away). The rest is the server's own work per page (HTTP, 51 rows
+decoded, the page built as poem-openapi's JSON value tree and then written out; in a profile
+that tree's allocations and hashing are near the top) on the two cores the load tool and
+PostgreSQL use too."
 fi
 feed_report=$(cat <<EOF
 ## Feed
@@ -442,8 +444,10 @@ calm_p99=$(json "$scratch/anonymous_memory.json" 'round(d["main"]["p99_ms"], 1)'
 storm_missed=""
 if ! below "$(ratio "$storm_p99" "$calm_p99")" 1.2; then
   storm_missed="**Missed**: each password sign-in is an argon2id hash (19 MiB, tens of milliseconds
-of one core; at most GALLERY_PASSWORD_HASH_CONCURRENCY at once, 2 by default): on two cores the
-storm takes CPU time, and with it the tail of the feed's latency, from the requests beside it."
+of one core; at most GALLERY_PASSWORD_HASH_CONCURRENCY at once, 2 by default). The hashes run
+on threads of their own at nice 10, so requests get the CPU first (password sign-ins went from
+$(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)')/s alone to $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s beside the feed), yet the feed's tail still grows; what
+takes it was not found."
 fi
 sign_ins_report=$(cat <<EOF
 ## Sign-ins

@@ -259,6 +259,12 @@ async fn whole_gallery_page(
         MAX_PAGE + 1 == 101,
         "a page reads at most MAX_PAGE + 1 rows"
     );
+    // No user has id 0 (ids start at 1): for the favorites and the private collections it
+    // is the same as no viewer. A null viewer would be folded away in a plan made for it,
+    // which then always looks cheaper than the generic plan: every anonymous call would be
+    // planned again.
+    const NOBODY: i64 = 0;
+    let viewer = viewer.unwrap_or(NOBODY);
     let cursor = cursor.unwrap_or(Cursor::BEFORE_FIRST);
     if popular {
         select_photos!(
