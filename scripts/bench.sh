@@ -445,7 +445,7 @@ storm_missed=""
 if ! below "$(ratio "$storm_p99" "$calm_p99")" 1.2; then
   storm_missed="**Missed**: each password sign-in is an argon2id hash (19 MiB, tens of milliseconds
 of one core; at most GALLERY_PASSWORD_HASH_CONCURRENCY at once, 2 by default). The hashes run
-on threads of their own at nice 10, so requests get the CPU first (password sign-ins went from
+on threads of their own under SCHED_IDLE, so requests get the CPU first (password sign-ins went from
 $(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)')/s alone to $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s beside the feed), yet the feed's tail still grows; what
 takes it was not found."
 fi
@@ -461,7 +461,7 @@ the whole time; "without" is the same feed run just before, with no storm.
 |---|---|
 | initData sign-ins/s | $(json "$scratch/sign-in-max.json" 'round(d["main"]["per_second"])') (p99 $(json "$scratch/sign-in-max.json" 'round(d["main"]["p99_ms"], 1)') ms) |
 | password sign-ins/s | $(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)') (p99 $(json "$scratch/sign-in-password.json" 'round(d["main"]["p99_ms"], 1)') ms) |
-| feed requests/s during the storm | $(json "$scratch/feed-storm.json" 'round(d["main"]["per_second"])') (password sign-ins meanwhile: $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s) |
+| feed requests/s during the storm | $(json "$scratch/feed-storm.json" 'round(d["main"]["per_second"])') (password sign-ins meanwhile: $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s, p99 $(json "$scratch/feed-storm.json" 'round(d["beside"]["p99_ms"])') ms, $(json "$scratch/feed-storm.json" 'd["beside"]["errors"]') failed or answered busy) |
 | feed p99 during the storm / without | $storm_p99 ms / $calm_p99 ms = **$(ratio "$storm_p99" "$calm_p99")×** (the target: at most 1.2×) |
 
 $storm_missed

@@ -13,6 +13,10 @@ use argon2::{
     password_hash::SaltString,
 };
 use secrecy::{ExposeSecret, SecretString};
+use thread_priority::{
+    NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+    set_thread_priority_and_policy, thread_native_id,
+};
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::error::ApiError;
@@ -21,11 +25,6 @@ use crate::error::ApiError;
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
 const LANES: u32 = 1;
-
-/// The hashing threads' nice value (0 is the default, 19 the lowest priority): when the CPU is
-/// busy, requests go first and sign-ins take what is left, so that a storm of sign-ins, each
-/// tens of milliseconds of one core, does not slow everything else down.
-const HASHING_NICENESS: i32 = 10;
 
 /// OWASP ASVS: at least 8 characters, at most 128 (long enough for passphrases, short
 /// enough that hashing cannot be abused), no composition rules.
@@ -76,8 +75,8 @@ impl From<HashingError> for ApiError {
     }
 }
 
-/// Hashes and verifies on `limit` threads of its own, at a lower priority
-/// ([`HASHING_NICENESS`]): each hash takes 19 MiB and tens of milliseconds, so an unbounded
+/// Hashes and verifies on `limit` threads of its own, which run only when nothing else would
+/// ([`lower_priority`]): each hash takes 19 MiB and tens of milliseconds, so an unbounded
 /// burst could exhaust memory. A request waits at most `queue_wait` for its turn; a longer
 /// queue answers [`HashingError::Busy`] rather than letting requests pile up.
 #[derive(Clone)]
@@ -182,13 +181,20 @@ fn next_job(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Job> {
     queue.recv().ok()
 }
 
-/// Gives the calling thread the hashing threads' priority; hashing goes on at the usual one
-/// where the system does not allow it.
+/// Gives the calling thread the hashing threads' priority: Linux's `SCHED_IDLE`, under which a
+/// thread runs only on a core that would otherwise idle. Each hash is tens of milliseconds of
+/// one core, so that a storm of sign-ins never delays requests, which come first; sign-ins take
+/// what is left (and answer busy when nothing is left for longer than the queue wait). Where
+/// the system refuses, hashing goes on at the usual priority.
 fn lower_priority() {
-    let thread = rustix::thread::gettid();
-    // On Linux a "process" priority given a thread's id is that thread's alone.
-    if let Err(error) = rustix::process::setpriority_process(Some(thread), HASHING_NICENESS) {
-        tracing::warn!(%error, "cannot lower the password hashing threads' priority");
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(error) =
+        set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+    {
+        tracing::warn!(
+            ?error,
+            "cannot lower the password hashing threads' priority"
+        );
     }
 }
 
@@ -249,13 +255,21 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hashing_runs_below_the_priority_of_everything_else() {
-        let niceness = || rustix::process::getpriority_process(Some(rustix::thread::gettid()));
-        let others = niceness().unwrap();
+    async fn hashing_runs_only_when_nothing_else_would() {
         let pool = PasswordHasherPool::new(1, Duration::from_secs(5));
-        let hashing = pool.run(move || niceness().unwrap()).await.unwrap();
-        // A process already below it (niced further by whoever started it) stays there.
-        assert_eq!(hashing, HASHING_NICENESS.max(others));
+        let policy = pool
+            .run(thread_priority::thread_schedule_policy)
+            .await
+            .unwrap();
+        assert_eq!(
+            policy.unwrap(),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        // The threads serving requests keep theirs.
+        assert_eq!(
+            thread_priority::thread_schedule_policy().unwrap(),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
     }
 
     #[test]
