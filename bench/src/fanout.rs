@@ -18,7 +18,10 @@ use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use reqwest::{Client, Method, header::HeaderMap};
 use serde::Serialize;
-use tokio::sync::{Semaphore, watch};
+use tokio::{
+    sync::{Semaphore, watch},
+    task::JoinSet,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::stats::{Percentiles, Process};
@@ -188,17 +191,23 @@ pub async fn run(
     }
     let rss_connected = server.rss()?;
 
-    // The events, at a steady rate.
+    // The events, at a steady rate whatever the server's answers take: each trigger is sent on
+    // time, without waiting for the answer to the one before (a server that answers only once
+    // it has sent an event everywhere would otherwise be sent fewer of them).
     let cpu_before = server.cpu_time()?;
     let began = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate_per_second));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut triggers = JoinSet::new();
     for n in 1..=events {
         ticker.tick().await;
         shared.events[n]
             .sent_ns
             .store(shared.now_ns(), Ordering::Relaxed);
-        send(format!("fanout-{n}")).await?;
+        triggers.spawn(send(format!("fanout-{n}")));
+    }
+    while let Some(sent) = triggers.join_next().await {
+        sent??;
     }
     // Until every delivery has arrived, or ten seconds after the last trigger.
     let expected = (clients * events) as u64;

@@ -5,7 +5,7 @@
 //! every event the client may see arrives once, in sequence order. Its queue is its place in
 //! the hub's bounded broadcast; falling further behind than that closes it as too slow.
 
-use std::{num::NonZeroU32, sync::Arc, time::Duration};
+use std::{num::NonZeroU32, pin::pin, sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 use gallery_types::{ClientMessage, ErrorCode, ServerMessage, close_code};
@@ -90,6 +90,7 @@ struct Connection<'a> {
     holder: Option<Holder>,
     inbound: DefaultDirectRateLimiter,
     send_timeout: Duration,
+    delivered: metrics::Counter,
 }
 
 impl<'a> Connection<'a> {
@@ -103,6 +104,7 @@ impl<'a> Connection<'a> {
             holder,
             inbound: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
             send_timeout: config.send_timeout(),
+            delivered: metrics::counter!(telemetry::metrics::EVENTS_DELIVERED),
         }
     }
 
@@ -126,6 +128,8 @@ impl<'a> Connection<'a> {
         if *stopping.borrow_and_update() {
             return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
         }
+        // One wait for the whole connection: it is polled whenever an event wakes it.
+        let mut stopped = pin!(stopping.changed());
 
         // A client that saw events this instance has not read yet (from another instance)
         // is ahead of the watermark but not beyond the database's head.
@@ -166,10 +170,12 @@ impl<'a> Connection<'a> {
         let mut replies: Option<BoxStream<'static, ServerMessage>> = None;
 
         loop {
+            // In this order: an event wakes every socket at once, and then only its queue is
+            // looked at, not the socket's read side, timers and replies. (The client's messages
+            // wait only while events keep coming faster than they go out, and then the
+            // connection soon falls too far behind and closes anyway.)
             tokio::select! {
-                _ = stopping.changed() => {
-                    return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
-                }
+                biased;
                 received = live.recv() => {
                     let first = match received {
                         Ok(event) => event,
@@ -183,6 +189,9 @@ impl<'a> Connection<'a> {
                     if let Err(ending) = self.forward(socket, live, first, &mut last_sent).await {
                         return ending;
                     }
+                }
+                _ = &mut stopped => {
+                    return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
                 }
                 incoming = socket.next() => {
                     last_heard = Instant::now();
@@ -301,7 +310,7 @@ impl<'a> Connection<'a> {
         }
         self.within_timeout(socket.feed(Message::Text(event.frame.clone())))
             .await?;
-        metrics::counter!(telemetry::metrics::EVENTS_DELIVERED).increment(1);
+        self.delivered.increment(1);
         if self.ends_this_session(event) {
             self.flush(socket).await?;
             return Err(session_ended());

@@ -63,7 +63,7 @@ use crate::{config::RealtimeConfig, error::ApiError, events::EventHub};
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// Socket buffers are kept small: most connections sit idle, and idle ones should cost little.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 512;
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// Past this, writes wait: the queue of a slow client lives in the event hub, not here.
 const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
