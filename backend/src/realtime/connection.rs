@@ -128,7 +128,8 @@ impl<'a> Connection<'a> {
         if *stopping.borrow_and_update() {
             return Ending::Close(close_code::GOING_AWAY, "the server is restarting");
         }
-        // One wait for the whole connection: it is polled whenever an event wakes it.
+        // One wait for the whole connection, rather than a new one going on and off the waiter
+        // list every connection shares each time round the loop.
         let mut stopped = pin!(stopping.changed());
 
         // A client that saw events this instance has not read yet (from another instance)
