@@ -680,6 +680,37 @@ drop index art_objects_popular_idx;
 create index art_objects_popular_idx on art_objects (favorite_count desc, photo_id desc)
     where deleted_at is null;
 
+-- migration 20261202000012 (inline collection visibility)
+-- `collection_visible_to` (migration 0009), the same rule in a form PostgreSQL inlines into
+-- the statements that call it. A SQL function whose body holds a subquery is never inlined:
+-- it ran as a function call for every row a read looked at, even for a public collection,
+-- and that cost a feed page a quarter of its database time. The subquery now lives in a
+-- function of its own, reached only for a private collection that is not the viewer's.
+
+-- Whether `viewer` holds an approved request to see the collection of `owner`.
+create function profile_access_granted(owner bigint, viewer bigint)
+returns boolean
+language sql
+stable
+as $$
+    select exists (
+        select 1 from profile_requests r
+        where r.owner_id = owner and r.requester_id = viewer and r.state = 'approved'
+    )
+$$;
+
+-- Whether `viewer` (null: anonymous) may see the collection of `owner`, whose profile is
+-- private or not. Never null: an anonymous viewer of a private collection gets false.
+create or replace function collection_visible_to(owner bigint, owner_is_private boolean, viewer bigint)
+returns boolean
+language sql
+stable
+as $$
+    select not owner_is_private
+        or coalesce(owner = viewer, false)
+        or profile_access_granted(owner, viewer)
+$$;
+
 -- sqlx's record of applied migrations
 create table if not exists _sqlx_migrations (
     version bigint primary key,
@@ -701,6 +732,7 @@ insert into _sqlx_migrations (version, description, success, checksum, execution
     (20261202000008, 'trading', true, '\xfe47c1ce67260cc82864f9e9cfef885628054fd71e15b609d02cfe2011d708db07fedaeff76c0982172fda79f069d327', 0),
     (20261202000009, 'profile requests', true, '\xebe5a74be68dbacdf9bf1f5305b5c80925df2c77760a0468cc9b2bd865b643adb3a0e186be09cc96f39987667fa93765', 0),
     (20261202000010, 'event relay', true, '\xd44c1baf032a178a0c19c1dca1b7ea3d0282ba63580f86456f9716f6800c6727ed3a52f7fdbe5dc7e32d08475ec41470', 0),
-    (20261202000011, 'popular order', true, '\x3ec8ffb1c8f088f32989b7168f393ef53389d9ccbac1a034cf8c3641756fd7369d28f569fe192312f567b70baf27d088', 0);
+    (20261202000011, 'popular order', true, '\x3ec8ffb1c8f088f32989b7168f393ef53389d9ccbac1a034cf8c3641756fd7369d28f569fe192312f567b70baf27d088', 0),
+    (20261202000012, 'inline collection visibility', true, '\x8ef9140681a71a3668499e2d0074e78b511082ccbe052b0fe7788935c7fd64177c1bfcbe7fcce86748ace19a014e08e3', 0);
 
 commit;

@@ -1,6 +1,6 @@
 //! Who may see a collection. A private user's objects are seen by the user, by whoever holds
 //! an approved profile request, and by nobody else. The rule itself is the SQL function
-//! `collection_visible_to` (migration 0009), which every read of photos, objects, history,
+//! `collection_visible_to` (migrations 0009 and 0012), which every read of photos, objects, history,
 //! events and media applies; this module asks it from Rust, and names who receives the live
 //! events of a collection.
 

@@ -176,3 +176,35 @@ async fn applied_migrations(connection: &mut PgConnection) -> Vec<(i64, String, 
     .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
     .collect()
 }
+
+/// The visibility rule is checked for every row a read looks at: PostgreSQL must inline it
+/// into the statement, so that a public collection costs a column test and only a private one
+/// that is not the viewer's reaches the profile requests (a function call per row cost a feed
+/// page a quarter of its database time).
+#[tokio::test]
+async fn the_visibility_rule_is_inlined_into_the_statements_that_apply_it() {
+    let database = format!("test_inlined_{}", uuid::Uuid::new_v4().simple());
+    admin_execute(&format!(r#"create database "{database}""#)).await;
+    let mut connection = PgConnection::connect(database_url(&database).as_str())
+        .await
+        .unwrap();
+    MIGRATOR.run(&mut connection).await.unwrap();
+
+    let plan: Vec<String> = sqlx::query_scalar(
+        "explain (verbose, costs off)
+         select id from users where collection_visible_to(id, is_private, 7)",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        !plan.contains("collection_visible_to"),
+        "the rule runs as a function call per row:\n{plan}"
+    );
+    assert!(
+        plan.contains("(NOT users.is_private) OR")
+            && plan.contains("profile_access_granted(users.id, '7'::bigint)"),
+        "the inlined rule is not the one expected:\n{plan}"
+    );
+}
