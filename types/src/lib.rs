@@ -12,6 +12,7 @@ mod profiles;
 mod realtime;
 mod status;
 mod text;
+mod timestamp;
 mod users;
 
 pub use auth::{
