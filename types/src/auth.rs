@@ -150,9 +150,9 @@ pub struct SessionInfo {
     pub device: String,
     #[cfg_attr(feature = "openapi", oai(nullable))]
     pub ip: Option<String>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub last_used_at: DateTime<Utc>,
     /// Whether this is the session making the request.
     pub current: bool,
@@ -170,7 +170,7 @@ pub struct QrLoginCreated {
     pub deep_link: String,
     /// Shown beside the QR code: the phone must pick this number to approve.
     pub match_code: u8,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -178,7 +178,7 @@ pub struct QrLoginCreated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct QrLoginPending {
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -193,9 +193,9 @@ pub struct QrLoginRequestInfo {
     pub ip: Option<String>,
     /// The numbers to offer: one of them is shown on the requesting computer.
     pub match_choices: Vec<u8>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -62,7 +62,7 @@ pub struct Transfer {
     pub to: UserSummary,
     /// The giver's note (empty when none).
     pub message: String,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub at: DateTime<Utc>,
 }
 
@@ -88,7 +88,7 @@ pub struct HistoryEntry {
     /// Null for a deletion.
     #[cfg_attr(feature = "openapi", oai(nullable))]
     pub to: Option<HistoryParty>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub at: DateTime<Utc>,
     /// The previous entry's hash (64 zeros for the mint), hexadecimal.
     pub previous_hash: String,
@@ -163,14 +163,14 @@ pub struct ClaimLink {
     /// the QR code.
     pub deep_link: String,
     pub state: ClaimLinkState,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
     #[cfg_attr(feature = "openapi", oai(nullable))]
     pub claimed_by: Option<UserSummary>,
     #[cfg_attr(feature = "openapi", oai(nullable))]
-    #[serde(serialize_with = "crate::timestamp::rfc3339_or_null")]
+    #[serde(with = "crate::timestamp::rfc3339_or_null")]
     pub claimed_at: Option<DateTime<Utc>>,
 }
 
@@ -179,7 +179,7 @@ pub struct ClaimLink {
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct ClaimPreview {
     pub photo: Photo,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -245,13 +245,13 @@ pub struct TradeOffer {
     pub ask: Vec<OfferItem>,
     pub message: String,
     pub state: OfferState,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// When it stopped being pending (null while pending).
     #[cfg_attr(feature = "openapi", oai(nullable))]
-    #[serde(serialize_with = "crate::timestamp::rfc3339_or_null")]
+    #[serde(with = "crate::timestamp::rfc3339_or_null")]
     pub closed_at: Option<DateTime<Utc>>,
     /// The offer this one counters.
     #[cfg_attr(feature = "openapi", oai(nullable))]

@@ -54,7 +54,7 @@ pub struct Photo {
     /// A blurhash to paint while the thumbnail loads.
     pub placeholder: String,
     pub urls: PhotoUrls,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -67,7 +67,7 @@ pub struct Profile {
     pub request: Option<ProfileRequest>,
     /// While a rejection or revocation cools off: when the viewer may ask again.
     #[cfg_attr(feature = "openapi", oai(nullable))]
-    #[serde(serialize_with = "crate::timestamp::rfc3339_or_null")]
+    #[serde(with = "crate::timestamp::rfc3339_or_null")]
     pub may_request_at: Option<DateTime<Utc>>,
 }
 
@@ -127,15 +127,15 @@ pub struct ProfileRequest {
     pub requester: UserSummary,
     pub message: String,
     pub state: ProfileRequestState,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it was approved, rejected or withdrawn (null while pending).
     #[cfg_attr(feature = "openapi", oai(nullable))]
-    #[serde(serialize_with = "crate::timestamp::rfc3339_or_null")]
+    #[serde(with = "crate::timestamp::rfc3339_or_null")]
     pub decided_at: Option<DateTime<Utc>>,
     /// When an approval was revoked.
     #[cfg_attr(feature = "openapi", oai(nullable))]
-    #[serde(serialize_with = "crate::timestamp::rfc3339_or_null")]
+    #[serde(with = "crate::timestamp::rfc3339_or_null")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

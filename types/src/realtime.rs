@@ -54,7 +54,7 @@ pub mod close_code {
 pub struct WsTicket {
     /// Pass as `GET /ws?ticket=...` within 30 seconds; it works once.
     pub ticket: String,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -296,7 +296,7 @@ pub enum ServerMessage {
     /// Answer to [`ClientMessage::WatchQrLogin`]: the request waits for its approval.
     QrLoginPending {
         id: String,
-        #[serde(serialize_with = "crate::timestamp::rfc3339")]
+        #[serde(with = "crate::timestamp::rfc3339")]
         expires_at: DateTime<Utc>,
     },
     /// The watched sign-in request was approved: the desktop's tokens (the refresh token is

@@ -54,7 +54,7 @@ pub struct Me {
     pub photo_url: Option<String>,
     /// Whether password sign-in is set up.
     pub has_password: bool,
-    #[serde(serialize_with = "crate::timestamp::rfc3339")]
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
