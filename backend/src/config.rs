@@ -128,11 +128,13 @@ pub struct DatabaseConfig {
     #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true, value_parser = parse_secret)]
     pub url: Option<SecretString>,
 
-    /// Most database connections this process opens.
+    /// Most database connections this process opens. A transaction that changes hands makes
+    /// a round trip per statement: with ten, the cores idled between them while requests
+    /// queued for a connection (trades 6% slower than with twenty).
     #[arg(
         long = "db-max-connections",
         env = "GALLERY_DB_MAX_CONNECTIONS",
-        default_value_t = 10
+        default_value_t = 20
     )]
     pub max_connections: u32,
 

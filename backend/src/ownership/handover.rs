@@ -1,6 +1,6 @@
 //! One object changing hands, with everything that goes with it.
 
-use gallery_types::{Event, HistoryKind, ObjectTransferred, OfferChanged, UserSummary};
+use gallery_types::{Event, HistoryKind, ObjectTransferred, OfferChanged};
 use sqlx::PgConnection;
 
 use super::{history, offers};
@@ -70,31 +70,21 @@ pub async fn change_hands(
         );
     }
     if let Some(to) = handover.to {
-        // Those who may see the new owner's collection, and the previous owner.
-        let audience = match access::collection_audience(&mut *connection, to).await? {
+        // The new owner; those who may see their collection, and the previous owner.
+        let (owner, audience) = access::collection_owner(&mut *connection, to).await?;
+        let audience = match audience {
             Audience::Everyone => Audience::Everyone,
             Audience::Users(mut users) => {
                 users.push(handover.from);
                 Audience::Users(users)
             }
         };
-        let owner = sqlx::query!(
-            "select id, handle, display_name from users where id = $1",
-            to
-        )
-        .fetch_one(&mut *connection)
-        .await
-        .during("read an object's new owner")?;
         let transferred = ObjectTransferred {
             object_id: handover.object_id,
             photo_id: handover.photo_id,
             via: handover.kind,
             previous_owner_id: handover.from,
-            owner: UserSummary {
-                id: owner.id,
-                handle: owner.handle,
-                display_name: owner.display_name,
-            },
+            owner,
         };
         outbox.push(audience, Event::ObjectTransferred(transferred));
     }

@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use gallery_types::UserSummary;
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::{
@@ -40,15 +41,29 @@ pub async fn collection_audience(
     connection: &mut PgConnection,
     owner_id: i64,
 ) -> Result<Audience, DbError> {
-    let is_private = sqlx::query_scalar!(
-        "select is_private from users where id = $1 for share",
+    Ok(collection_owner(connection, owner_id).await?.1)
+}
+
+/// The owner as events name them, and who receives the events about their objects (see
+/// [`collection_audience`], whose lock this takes too), read together.
+pub async fn collection_owner(
+    connection: &mut PgConnection,
+    owner_id: i64,
+) -> Result<(UserSummary, Audience), DbError> {
+    let owner = sqlx::query!(
+        "select is_private, handle, display_name from users where id = $1 for share",
         owner_id
     )
     .fetch_one(&mut *connection)
     .await
-    .during("read a collection owner's privacy")?;
-    if !is_private {
-        return Ok(Audience::Everyone);
+    .during("read a collection's owner")?;
+    let summary = UserSummary {
+        id: owner_id,
+        handle: owner.handle,
+        display_name: owner.display_name,
+    };
+    if !owner.is_private {
+        return Ok((summary, Audience::Everyone));
     }
     let mut users = sqlx::query_scalar!(
         "select requester_id from profile_requests where owner_id = $1 and state = 'approved'",
@@ -58,7 +73,7 @@ pub async fn collection_audience(
     .await
     .during("read who may see a private collection")?;
     users.push(owner_id);
-    Ok(Audience::Users(users))
+    Ok((summary, Audience::Users(users)))
 }
 
 /// Locks `owner_id`'s row for update: taken by every change of who may see the collection

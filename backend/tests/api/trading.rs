@@ -508,6 +508,25 @@ async fn an_accepted_offer_swaps_both_sides() {
         .filter(|kind| **kind == "offer_changed")
         .count();
     assert_eq!(told, 2, "made and accepted");
+    // The accept's events, in the order it gathered them: each object as it changed hands
+    // (in id order), then the offer.
+    let seen = events(&app, Some(&anna), 0).await;
+    let accept_events: Vec<(&str, Value)> = seen[seen.len() - 4..]
+        .iter()
+        .map(|event| {
+            let event = &event["event"];
+            (event["kind"].as_str().unwrap(), event["object_id"].clone())
+        })
+        .collect();
+    assert_eq!(
+        accept_events,
+        [
+            ("object_transferred", json!(a1)),
+            ("object_transferred", json!(a2)),
+            ("object_transferred", json!(b1)),
+            ("offer_changed", Value::Null),
+        ]
+    );
 }
 
 #[tokio::test]
