@@ -187,7 +187,10 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
     let spec = Arc::new(ApiSpec::new(&api.spec(), &api.swagger_ui_html()));
     let document = spec.json().to_owned();
     let (docs_page, docs_policy) = (spec.docs_html().to_owned(), spec.docs_policy().to_owned());
-    let (auth, pool) = (shared.auth.clone(), shared.pool.clone());
+    let (auth, session_checks) = (
+        shared.auth.clone(),
+        auth::SessionChecks::new(shared.pool.clone()),
+    );
     let hub = shared.realtime.hub.clone();
     let photos = shared.photos.clone();
     let web_client = WebClient::new(&config.web_dir, &config.frame_ancestors);
@@ -233,8 +236,8 @@ fn routes(config: &ServeConfig, shared: Shared) -> impl poem::Endpoint + 'static
         .nest("/media", MediaFiles)
         .nest("/", web_client)
         .around(move |next, request| {
-            let (auth, pool) = (auth.clone(), pool.clone());
-            async move { auth::resolve_caller(next, request, &auth, &pool).await }
+            let (auth, session_checks) = (auth.clone(), session_checks.clone());
+            async move { auth::resolve_caller(next, request, &auth, &session_checks).await }
         })
         .data(shared.pool)
         .data(shared.auth)

@@ -5,16 +5,14 @@
 
 use std::sync::Arc;
 
-use gallery_types::ErrorCode;
-use poem::{Endpoint, FromRequest, Request, RequestBody, Response, http::header};
-use poem_openapi::{SecurityScheme, auth::Bearer};
-use sqlx::PgPool;
-
-use super::{AuthState, sessions, tokens::AccessTokens};
+use super::{AuthState, session_checks::SessionChecks, tokens::AccessTokens};
 use crate::{
     caller::{Authenticated, Caller},
     error::ApiError,
 };
+use gallery_types::ErrorCode;
+use poem::{Endpoint, FromRequest, Request, RequestBody, Response, http::header};
+use poem_openapi::{SecurityScheme, auth::Bearer};
 
 /// The cookie a browser sends its access token to `/media` in: an `<img>` cannot send an
 /// `Authorization` header, and files of a private collection are served only to those who may
@@ -30,11 +28,11 @@ pub async fn resolve_caller<E: Endpoint>(
     next: Arc<E>,
     mut request: Request,
     auth: &AuthState,
-    pool: &PgPool,
+    checks: &Arc<SessionChecks>,
 ) -> poem::Result<Response> {
     let caller = match bearer_token(&request).or_else(|| media_cookie(&request)) {
         None => Caller::Anonymous,
-        Some(token) => identify(token, auth, pool).await,
+        Some(token) => identify(token, auth, checks).await,
     };
     request.extensions_mut().insert(caller);
     Ok(next.get_response(request).await)
@@ -71,7 +69,7 @@ fn media_cookie(request: &Request) -> Option<&str> {
 /// Verifies the token (signature, algorithm, issuer, audience, expiry, type) and that its
 /// session is still active, so that signing out takes effect at once rather than when the
 /// token expires.
-async fn identify(token: &str, auth: &AuthState, pool: &PgPool) -> Caller {
+async fn identify(token: &str, auth: &AuthState, checks: &Arc<SessionChecks>) -> Caller {
     let claims = match auth.tokens.verify(token) {
         Ok(claims) => claims,
         Err(error) => {
@@ -82,13 +80,13 @@ async fn identify(token: &str, auth: &AuthState, pool: &PgPool) -> Caller {
     let Ok(user_id) = AccessTokens::user_id(&claims) else {
         return Caller::Refused;
     };
-    match sessions::active_user(pool, claims.sid, user_id).await {
+    match checks.active_user(claims.sid, user_id).await {
         Ok(Some(user)) => Caller::SignedIn(Authenticated {
             user,
             session_id: claims.sid,
         }),
         Ok(None) => Caller::Refused,
-        Err(error) => Caller::Unknown(error.into()),
+        Err(error) => Caller::Unknown(error),
     }
 }
 

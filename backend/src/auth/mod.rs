@@ -10,6 +10,7 @@ pub mod init_data;
 pub mod passwords;
 pub mod qr;
 mod qr_api;
+mod session_checks;
 pub mod sessions;
 mod sign_in_api;
 pub mod tokens;
@@ -24,6 +25,7 @@ pub use account_api::AccountApi;
 pub use bearer::{BearerAuth, Viewer, resolve_caller};
 pub use qr::{QR_CHANNEL, QrSocketRequests};
 pub use qr_api::QrApi;
+pub use session_checks::SessionChecks;
 pub use sign_in_api::SignInApi;
 
 use crate::config::AuthConfig;

@@ -335,27 +335,42 @@ async fn announce_ended(
     Ok(())
 }
 
-/// The user of an active session, if `session_id` is one of `user_id`'s and has not ended.
-pub async fn active_user(
+/// The sessions among `session_ids` that have not ended, each with its user.
+pub async fn active_users(
     pool: &PgPool,
-    session_id: Uuid,
-    user_id: i64,
-) -> Result<Option<UserRow>, DbError> {
-    sqlx::query_as!(
-        UserRow,
+    session_ids: &[Uuid],
+) -> Result<Vec<(Uuid, UserRow)>, DbError> {
+    let rows = sqlx::query!(
         r#"
-        select u.id, u.max_user_id, u.handle, u.display_name, u.bio,
+        select s.id as session_id, u.id, u.max_user_id, u.handle, u.display_name, u.bio,
                u.language as "language: gallery_types::Language", u.is_private, u.photo_url,
                u.password_hash, u.created_at
         from sessions s join users u on u.id = s.user_id
-        where s.id = $1 and s.user_id = $2 and s.revoked_at is null and s.expires_at > now()
+        where s.id = any($1) and s.revoked_at is null and s.expires_at > now()
         "#,
-        session_id,
-        user_id,
+        session_ids,
     )
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await
-    .during("check an access token's session")
+    .during("check access tokens' sessions")?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let user = UserRow {
+                id: row.id,
+                max_user_id: row.max_user_id,
+                handle: row.handle,
+                display_name: row.display_name,
+                bio: row.bio,
+                language: row.language,
+                is_private: row.is_private,
+                photo_url: row.photo_url,
+                password_hash: row.password_hash,
+                created_at: row.created_at,
+            };
+            (row.session_id, user)
+        })
+        .collect())
 }
 
 /// `user_id`'s active sessions, most recently used first.

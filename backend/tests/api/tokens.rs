@@ -432,3 +432,54 @@ async fn a_token_from_the_cookie_is_never_handed_to_a_script() {
         "the successor stays in the cookie"
     );
 }
+
+/// Many signed-in requests at once are checked together: each still gets its own user, a
+/// session that ended is refused even among live ones, and a token whose session is live but
+/// names another user is refused.
+#[tokio::test]
+async fn sessions_checked_together_each_get_their_own_answer() {
+    let app = spawn_app().await;
+    let mut live = Vec::new();
+    for n in 0..4 {
+        live.push(app.sign_in(2300 + n, "Many", None).await);
+    }
+    let ended = app.sign_in(2310, "Ended", None).await;
+    let response = app
+        .post_json(
+            "/api/auth/logout",
+            &json!({ "refresh_token": ended.refresh_token() }),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    // Another user's id in a token of a live session.
+    let mut claims = claims_like(&live[0].access_token);
+    claims["sub"] = json!(live[1].user_id().to_string());
+    let mismatched = forge(&claims, crate::helpers::JWT_SECRET);
+
+    let requests = (0..40).map(|n| {
+        let (token, expected) = match n % 6 {
+            4 => (ended.access_token.clone(), None),
+            5 => (mismatched.clone(), None),
+            k => (live[k].access_token.clone(), Some(live[k].user_id())),
+        };
+        let app = &app;
+        async move {
+            let response = app.get_as("/api/me", &token).await;
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (expected, status, body)
+        }
+    });
+    for (expected, status, body) in futures_util::future::join_all(requests).await {
+        match expected {
+            Some(user_id) => {
+                assert_eq!(status, 200, "{body}");
+                assert_eq!(body["id"], user_id, "{body}");
+            }
+            None => {
+                assert_eq!(status, 401, "{body}");
+                assert_eq!(body["code"], "invalid_token", "{body}");
+            }
+        }
+    }
+}

@@ -105,6 +105,9 @@ async fn a_user_has_at_most_the_configured_uploads_under_way() {
     };
     // Wait until the stalled upload holds Ann's slot: another one of hers is refused then.
     // (If it arrives while a probe holds the slot, it is the one refused: start it again.)
+    // Before each probe, a request of Ann's that needs her session checked: sessions checked
+    // at the same moment are answered together, and the stalled upload, answered with it or
+    // before it, then has had its turn at the slot.
     let (mut stalled, mut release) = start_stalled_upload();
     let mut refused = None;
     for attempt in 0..100 {
@@ -113,6 +116,7 @@ async fn a_user_has_at_most_the_configured_uploads_under_way() {
             assert_json_error(turned_away, 429, "rate_limited").await;
             (stalled, release) = start_stalled_upload();
         }
+        assert_eq!(app.get_as("/api/me", &ann.access_token).await.status(), 200);
         let response = upload_small(&app, &ann, 100 + attempt).await;
         if response.status() == 429 {
             refused = Some(response);
