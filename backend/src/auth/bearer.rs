@@ -5,14 +5,15 @@
 
 use std::sync::Arc;
 
+use gallery_types::ErrorCode;
+use poem::{Endpoint, FromRequest, Request, RequestBody, Response, http::header};
+use poem_openapi::{SecurityScheme, auth::Bearer};
+
 use super::{AuthState, session_checks::SessionChecks, tokens::AccessTokens};
 use crate::{
     caller::{Authenticated, Caller},
     error::ApiError,
 };
-use gallery_types::ErrorCode;
-use poem::{Endpoint, FromRequest, Request, RequestBody, Response, http::header};
-use poem_openapi::{SecurityScheme, auth::Bearer};
 
 /// The cookie a browser sends its access token to `/media` in: an `<img>` cannot send an
 /// `Authorization` header, and files of a private collection are served only to those who may
