@@ -468,10 +468,10 @@ of one core; at most GALLERY_PASSWORD_HASH_CONCURRENCY at once, 2 by default). T
 on threads of their own under SCHED_IDLE, so requests get the CPU first (password sign-ins went from
 $(json "$scratch/sign-in-password.json" 'round(d["main"]["per_second"], 1)')/s alone to $(json "$scratch/feed-storm.json" 'round(d["beside"]["per_second"], 1)')/s beside the feed), yet the feed served
 $(json "$scratch/feed-storm.json" 'round(d["main"]["per_second"])') requests/s beside them against $(json "$scratch/anonymous_memory.json" 'round(d["main"]["per_second"])') without, and its tail grows. Trials with one
-hashing thread instead of two, and with 10 pooled connections instead of 20, moved neither. A
-hash only runs when a core would idle, but it walks 19 MiB, far more than a core's own cache: our
-guess, not measured, is that the feed then runs from a cache the hash has emptied. This figure
-has also varied from run to run of this script (see this file's history)."
+hashing thread instead of two, with 10 pooled connections instead of 20, and with hashes of
+1 MiB instead of 19 (small enough for a core's own cache, so not the cache either) moved none
+of it: what takes the feed's tail is not found yet. This figure has also varied from run to run
+of this script (see this file's history)."
 fi
 sign_ins_report=$(cat <<EOF
 ## Sign-ins
