@@ -44,7 +44,11 @@ def statements(log):
             values = dict(PARAMETER.findall(parameters[1])) if parameters else {}
             found.append((process[1], executed[1], values))
         elif simple := SIMPLE.search(entry):
-            found.append((process[1], simple[1], {}))
+            # A simple query may carry several statements (`begin; set local …`): the
+            # server's are short and have no semicolon inside a literal.
+            for part in simple[1].split(";"):
+                if part.strip():
+                    found.append((process[1], part, {}))
     return found
 
 

@@ -1,4 +1,4 @@
-//! One object changing hands, with everything that goes with it.
+//! Objects changing hands, with everything that goes with it.
 
 use gallery_types::{Event, HistoryKind, ObjectTransferred, OfferChanged};
 use sqlx::PgConnection;
@@ -20,46 +20,66 @@ pub struct Handover {
     pub kind: HistoryKind,
 }
 
-/// Moves the object: owner, history entry, its open claim links voided, the other open offers
-/// holding it invalidated, and the events for all of it put in `outbox`.
+/// Moves the objects: owners, history entries, their open claim links voided, the other open
+/// offers holding them invalidated, and the events for all of it put in `outbox`; in at most
+/// five statements however many objects.
 ///
-/// The caller holds the object's row lock (`for update`) and has checked that `from` owns it
-/// and that it is not deleted. Objects of one transaction are handed over in ascending id
-/// order, the order every transaction locks them in.
+/// The caller holds the objects' row locks (`for update`) and has checked that each `from`
+/// owns its object and that none is deleted. The objects are distinct and in ascending id
+/// order, the order every transaction locks them in; their events are gathered in that order.
 pub async fn change_hands(
     connection: &mut PgConnection,
-    handover: Handover,
+    handovers: &[Handover],
     outbox: &mut Outbox,
 ) -> Result<(), DbError> {
-    if let Some(to) = handover.to {
-        sqlx::query!(
-            "update art_objects set owner_id = $2 where id = $1",
-            handover.object_id,
-            to
-        )
-        .execute(&mut *connection)
-        .await
-        .during("change an object's owner")?;
-    }
-    history::append(
-        connection,
-        handover.object_id,
-        handover.kind,
-        Some(handover.from),
-        handover.to,
-    )
-    .await?;
-    sqlx::query!(
+    let entries: Vec<history::NewEntry> = handovers
+        .iter()
+        .map(|handover| history::NewEntry {
+            object_id: handover.object_id,
+            kind: handover.kind,
+            from_user_id: Some(handover.from),
+            to_user_id: handover.to,
+        })
+        .collect();
+    history::append(connection, &entries).await?;
+
+    let object_ids: Vec<i64> = handovers
+        .iter()
+        .map(|handover| handover.object_id)
+        .collect();
+    let new_owners: Vec<Option<i64>> = handovers.iter().map(|handover| handover.to).collect();
+    // The pending offers holding the objects are locked in id order first, as every statement
+    // locking several offers does: two changes of hands invalidating overlapping offers cannot
+    // wait on each other in a circle.
+    let invalidated = sqlx::query_scalar!(
         r#"
-        update claim_links set revoked_at = now()
-        where object_id = $1 and claimed_at is null and revoked_at is null and expires_at > now()
+        with moved as (
+            update art_objects set owner_id = v.new_owner
+            from unnest($1::int8[], $2::int8[]) as v (object_id, new_owner)
+            where art_objects.id = v.object_id and v.new_owner is not null
+        ),
+        voided as (
+            update claim_links set revoked_at = now()
+            where object_id = any($1)
+              and claimed_at is null and revoked_at is null and expires_at > now()
+        ),
+        holding as (
+            select id from trade_offers
+            where state = 'pending'
+              and id in (select offer_id from trade_offer_items where object_id = any($1))
+            order by id
+            for update
+        )
+        update trade_offers set state = 'invalidated', closed_at = now()
+        where id in (select id from holding)
+        returning id
         "#,
-        handover.object_id
+        &object_ids,
+        &new_owners as &[Option<i64>],
     )
-    .execute(&mut *connection)
+    .fetch_all(&mut *connection)
     .await
-    .during("void an object's claim links")?;
-    let invalidated = offers::invalidate_holding(connection, handover.object_id).await?;
+    .during("move objects to their new owners")?;
     for offer in offers::load(connection, &invalidated).await? {
         let parties = Audience::Users(vec![offer.proposer.id, offer.recipient.id]);
         outbox.push(
@@ -69,9 +89,22 @@ pub async fn change_hands(
             }),
         );
     }
-    if let Some(to) = handover.to {
-        // The new owner; those who may see their collection, and the previous owner.
-        let (owner, audience) = access::collection_owner(&mut *connection, to).await?;
+
+    let mut new_owner_ids: Vec<i64> = new_owners.iter().flatten().copied().collect();
+    new_owner_ids.sort_unstable();
+    new_owner_ids.dedup();
+    if new_owner_ids.is_empty() {
+        return Ok(());
+    }
+    // The new owners; those who may see their collections, and the previous owners.
+    let owners = access::collection_owners(connection, &new_owner_ids).await?;
+    for handover in handovers {
+        let Some(to) = handover.to else { continue };
+        let (owner, audience) = owners
+            .get(&to)
+            .cloned()
+            .ok_or(sqlx::Error::RowNotFound)
+            .during("read an object's new owner")?;
         let audience = match audience {
             Audience::Everyone => Audience::Everyone,
             Audience::Users(mut users) => {

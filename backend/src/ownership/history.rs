@@ -7,6 +7,8 @@
 //! UTF-8 bytes after a 1-byte length, `created_at` as microseconds since the epoch. The
 //! first entry's previous hash is 32 zero bytes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use gallery_types::HistoryKind;
 use sha2::{Digest, Sha256};
@@ -39,58 +41,85 @@ pub fn entry_hash(
     hasher.finalize().to_vec()
 }
 
-/// Appends an entry to `object_id`'s history. The caller holds the object's row lock (or
-/// has just created it), so positions cannot race.
-pub async fn append(
-    connection: &mut PgConnection,
-    object_id: i64,
-    kind: HistoryKind,
-    from_user_id: Option<i64>,
-    to_user_id: Option<i64>,
-) -> Result<(), DbError> {
-    let last = sqlx::query!(
+/// A change of hands to record in an object's history.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry {
+    pub object_id: i64,
+    pub kind: HistoryKind,
+    pub from_user_id: Option<i64>,
+    pub to_user_id: Option<i64>,
+}
+
+/// Appends one entry to each object's history, whatever their number, in two statements. The
+/// objects are distinct, and the caller holds their row locks (or has just created them), so
+/// positions cannot race.
+pub async fn append(connection: &mut PgConnection, entries: &[NewEntry]) -> Result<(), DbError> {
+    let object_ids: Vec<i64> = entries.iter().map(|entry| entry.object_id).collect();
+    let last: HashMap<i64, (i32, Vec<u8>)> = sqlx::query!(
         r#"
-        select position, hash from ownership_history
-        where object_id = $1 order by position desc limit 1
+        select v.object_id as "object_id!", last.position, last.hash
+        from unnest($1::int8[]) as v (object_id)
+        cross join lateral (
+            select position, hash from ownership_history
+            where object_id = v.object_id order by position desc limit 1
+        ) as last
         "#,
-        object_id
+        &object_ids
     )
-    .fetch_optional(&mut *connection)
+    .fetch_all(&mut *connection)
     .await
-    .during("read an object's last history entry")?;
-    let (position, previous_hash) = match last {
-        Some(last) => (last.position + 1, last.hash),
-        None => (1, GENESIS.to_vec()),
-    };
+    .during("read objects' last history entries")?
+    .into_iter()
+    .map(|row| (row.object_id, (row.position, row.hash)))
+    .collect();
+
     // PostgreSQL keeps microseconds: hash exactly what will be stored.
     let created_at = Utc::now().trunc_subsecs(6);
-    let hash = entry_hash(
-        &previous_hash,
-        object_id,
-        position,
-        kind.as_str(),
-        from_user_id,
-        to_user_id,
-        created_at,
-    );
+    let mut positions = Vec::with_capacity(entries.len());
+    let mut previous_hashes = Vec::with_capacity(entries.len());
+    let mut hashes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let (position, previous_hash) = match last.get(&entry.object_id) {
+            Some((position, hash)) => (position + 1, hash.clone()),
+            None => (1, GENESIS.to_vec()),
+        };
+        hashes.push(entry_hash(
+            &previous_hash,
+            entry.object_id,
+            position,
+            entry.kind.as_str(),
+            entry.from_user_id,
+            entry.to_user_id,
+            created_at,
+        ));
+        positions.push(position);
+        previous_hashes.push(previous_hash);
+    }
+    let kinds: Vec<&str> = entries.iter().map(|entry| entry.kind.as_str()).collect();
+    let from_user_ids: Vec<Option<i64>> = entries.iter().map(|entry| entry.from_user_id).collect();
+    let to_user_ids: Vec<Option<i64>> = entries.iter().map(|entry| entry.to_user_id).collect();
     sqlx::query!(
         r#"
         insert into ownership_history
             (object_id, position, kind, from_user_id, to_user_id, created_at, previous_hash, hash)
-        values ($1, $2, $3, $4, $5, $6, $7, $8)
+        select v.object_id, v.position, v.kind, v.from_user_id, v.to_user_id, $6, v.previous_hash,
+               v.hash
+        from unnest($1::int8[], $2::int4[], $3::text[], $4::int8[], $5::int8[], $7::bytea[],
+                    $8::bytea[])
+            as v (object_id, position, kind, from_user_id, to_user_id, previous_hash, hash)
         "#,
-        object_id,
-        position,
-        kind as _,
-        from_user_id,
-        to_user_id,
+        &object_ids,
+        &positions,
+        &kinds as &[&str],
+        &from_user_ids as &[Option<i64>],
+        &to_user_ids as &[Option<i64>],
         created_at,
-        previous_hash,
-        hash,
+        &previous_hashes,
+        &hashes,
     )
     .execute(connection)
     .await
-    .during("append to an object's history")?;
+    .during("append to objects' histories")?;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! Trade offers as clients see them: one projection ([`load`]) for every read of an offer,
-//! lists by box, and invalidating the open offers that hold an object changing hands.
+//! lists by box, and expiry.
 //!
 //! A pending offer past its expiry reads as `expired` even before the expiry task has closed
 //! it, so nobody is ever shown an offer they can no longer accept.
@@ -140,34 +140,6 @@ pub async fn ids_in_box(
     .fetch_all(executor)
     .await
     .during("list trade offers")
-}
-
-/// Closes every pending offer holding `object_id` as `invalidated` (the object is changing
-/// hands); returns their ids.
-pub async fn invalidate_holding(
-    connection: &mut PgConnection,
-    object_id: i64,
-) -> Result<Vec<i64>, DbError> {
-    // Locked in id order first, as every statement locking several offers does: two changes
-    // of hands invalidating overlapping offers cannot wait on each other in a circle.
-    sqlx::query_scalar!(
-        r#"
-        with holding as (
-            select id from trade_offers
-            where state = 'pending'
-              and id in (select offer_id from trade_offer_items where object_id = $1)
-            order by id
-            for update
-        )
-        update trade_offers set state = 'invalidated', closed_at = now()
-        where id in (select id from holding)
-        returning id
-        "#,
-        object_id
-    )
-    .fetch_all(connection)
-    .await
-    .during("invalidate the offers holding an object")
 }
 
 /// Closes pending offers whose expiry has passed; returns their ids.

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{PhotoError, PhotosState, fields, files, read};
 use crate::{
-    db::{DbError, During},
+    db::{self, DbError, During},
     events::{self, Outbox},
     ownership::{self, Handover},
     users::access,
@@ -98,7 +98,9 @@ async fn delete_once(
     user_id: i64,
     photo_id: i64,
 ) -> Result<(), PhotoError> {
-    let mut transaction = pool.begin().await.during("start a photo deletion")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start a photo deletion")?;
     let found = sqlx::query!(
         r#"
         select o.id as object_id, o.owner_id, p.original_file, p.preview_file, p.thumbnail_file
@@ -142,7 +144,7 @@ async fn delete_once(
         to: None,
         kind: HistoryKind::Delete,
     };
-    ownership::change_hands(&mut transaction, handover, &mut outbox).await?;
+    ownership::change_hands(&mut transaction, &[handover], &mut outbox).await?;
     outbox.publish(&mut transaction).await?;
     publish(
         &mut transaction,

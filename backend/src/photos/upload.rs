@@ -222,14 +222,13 @@ async fn record(
     .fetch_one(&mut *transaction)
     .await
     .during("mint an art object")?;
-    history::append(
-        &mut transaction,
+    let mint = history::NewEntry {
         object_id,
-        HistoryKind::Mint,
-        None,
-        Some(user_id),
-    )
-    .await?;
+        kind: HistoryKind::Mint,
+        from_user_id: None,
+        to_user_id: Some(user_id),
+    };
+    history::append(&mut transaction, &[mint]).await?;
     let photo = read::by_id(&mut *transaction, photo_id, Some(user_id))
         .await?
         .expect("the photo was just recorded");

@@ -22,7 +22,7 @@ use super::{TradingError, lock_objects, lock_own_object, retrying};
 use crate::{
     api::{ApiTag, NoContent},
     auth::{AuthState, BearerAuth, Viewer, tokens},
-    db::{DbError, During},
+    db::{self, DbError, During},
     error_responses,
     events::{Audience, Outbox},
     idempotency,
@@ -374,7 +374,9 @@ pub async fn claim(
     claimer: &UserRow,
     token: &str,
 ) -> Result<Transfer, TradingError> {
-    let mut transaction = pool.begin().await.during("start a claim")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start a claim")?;
     let link = link_by_token(&mut *transaction, token)
         .await?
         .ok_or(TradingError::NotFound("no claim link with this token"))?;
@@ -419,7 +421,7 @@ pub async fn claim(
         to: Some(claimer.id),
         kind: HistoryKind::Claim,
     };
-    ownership::change_hands(&mut transaction, handover, &mut outbox).await?;
+    ownership::change_hands(&mut transaction, &[handover], &mut outbox).await?;
     let transfer = Transfer {
         object_id: object.id,
         photo_id: object.photo_id,
@@ -451,7 +453,9 @@ async fn make_link(
     let minutes = request
         .expires_in_minutes
         .unwrap_or(DEFAULT_LIFETIME_MINUTES);
-    let mut transaction = pool.begin().await.during("start making a claim link")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start making a claim link")?;
     let object = lock_own_object(&mut transaction, request.object_id, owner).await?;
 
     let token = tokens::random_urlsafe(16);

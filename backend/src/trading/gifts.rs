@@ -10,7 +10,7 @@ use super::{TradingError, lock_own_object, retrying};
 use crate::{
     api::ApiTag,
     auth::BearerAuth,
-    db::During,
+    db::{self, During},
     error_responses,
     events::{Audience, Outbox},
     idempotency,
@@ -85,7 +85,9 @@ pub async fn give(
             "this object is yours already: choose somebody else",
         ));
     }
-    let mut transaction = pool.begin().await.during("start a gift")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start a gift")?;
     let object = lock_own_object(&mut transaction, gift.object_id, giver.id).await?;
     let recipient = users::by_id(&mut *transaction, gift.to_user_id)
         .await?
@@ -98,7 +100,7 @@ pub async fn give(
         to: Some(recipient.id),
         kind: HistoryKind::Gift,
     };
-    ownership::change_hands(&mut transaction, handover, &mut outbox).await?;
+    ownership::change_hands(&mut transaction, &[handover], &mut outbox).await?;
     let transfer = Transfer {
         object_id: object.id,
         photo_id: object.photo_id,

@@ -27,7 +27,7 @@ use super::{TradingError, lock_objects, retrying};
 use crate::{
     api::ApiTag,
     auth::BearerAuth,
-    db::{DbError, During},
+    db::{self, DbError, During},
     error_responses,
     events::{Audience, Outbox},
     idempotency,
@@ -273,7 +273,9 @@ pub async fn make(
     proposer: &UserRow,
     request: &CreateOfferRequest,
 ) -> Result<TradeOffer, TradingError> {
-    let mut transaction = pool.begin().await.during("start a trade offer")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start a trade offer")?;
     let mut outbox = Outbox::default();
     let id = open(
         &mut transaction,
@@ -447,7 +449,9 @@ fn ensure_open(offer: &LockedOffer) -> Result<(), TradingError> {
 
 /// `recipient` accepts offer `id`: the atomic exchange.
 pub async fn accept(pool: &PgPool, recipient: i64, id: i64) -> Result<TradeOffer, TradingError> {
-    let mut transaction = pool.begin().await.during("start accepting an offer")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start accepting an offer")?;
     // The items never change: they are read first, to lock the objects before the offer.
     let items = sqlx::query!(
         "select object_id, side from trade_offer_items where offer_id = $1 order by object_id",
@@ -513,9 +517,7 @@ pub async fn accept(pool: &PgPool, recipient: i64, id: i64) -> Result<TradeOffer
     .during("accept an offer")?;
     let mut outbox = Outbox::default();
     // In ascending object order, like the locks.
-    for handover in handovers {
-        ownership::change_hands(&mut transaction, handover, &mut outbox).await?;
-    }
+    ownership::change_hands(&mut transaction, &handovers, &mut outbox).await?;
     let accepted = announce(&mut transaction, id, &mut outbox).await?;
     outbox.publish(&mut transaction).await?;
     transaction
@@ -540,7 +542,9 @@ async fn close(
     id: i64,
     closing: Closing,
 ) -> Result<TradeOffer, TradingError> {
-    let mut transaction = pool.begin().await.during("start closing an offer")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start closing an offer")?;
     let offer = lock_offer(&mut transaction, id, user).await?;
     let (allowed, state) = match closing {
         Closing::Decline => (offer.recipient_id == user, OfferState::Declined),
@@ -575,7 +579,9 @@ async fn counter(
     id: i64,
     request: &CreateOfferRequest,
 ) -> Result<TradeOffer, TradingError> {
-    let mut transaction = pool.begin().await.during("start a counter-offer")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start a counter-offer")?;
     let original = lock_offer(&mut transaction, id, user.id).await?;
     ensure_open(&original)?;
     let other_party = if original.proposer_id == user.id {
@@ -608,7 +614,9 @@ async fn counter(
 
 /// Closes the offers whose time has run out and tells their parties; for the background task.
 pub async fn expire_due(pool: &PgPool) -> Result<usize, DbError> {
-    let mut transaction = pool.begin().await.during("start expiring offers")?;
+    let mut transaction = db::begin_with_generic_plans(pool)
+        .await
+        .during("start expiring offers")?;
     let expired = offers::expire_due(&mut transaction).await?;
     let mut outbox = Outbox::default();
     for id in &expired {

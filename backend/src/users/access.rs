@@ -4,7 +4,7 @@
 //! events and media applies; this module asks it from Rust, and names who receives the live
 //! events of a collection.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use gallery_types::UserSummary;
 use sqlx::{PgConnection, PgExecutor};
@@ -41,39 +41,74 @@ pub async fn collection_audience(
     connection: &mut PgConnection,
     owner_id: i64,
 ) -> Result<Audience, DbError> {
-    Ok(collection_owner(connection, owner_id).await?.1)
+    let mut owners = collection_owners(connection, &[owner_id]).await?;
+    let (_, audience) = owners
+        .remove(&owner_id)
+        .ok_or(sqlx::Error::RowNotFound)
+        .during("read a collection's owner")?;
+    Ok(audience)
 }
 
-/// The owner as events name them, and who receives the events about their objects (see
-/// [`collection_audience`], whose lock this takes too), read together.
-pub async fn collection_owner(
+/// The owners as events name them, and who receives the events about each one's objects (see
+/// [`collection_audience`], whose lock this takes too), by owner id; in at most two statements
+/// however many owners.
+pub async fn collection_owners(
     connection: &mut PgConnection,
-    owner_id: i64,
-) -> Result<(UserSummary, Audience), DbError> {
-    let owner = sqlx::query!(
-        "select is_private, handle, display_name from users where id = $1 for share",
-        owner_id
-    )
-    .fetch_one(&mut *connection)
-    .await
-    .during("read a collection's owner")?;
-    let summary = UserSummary {
-        id: owner_id,
-        handle: owner.handle,
-        display_name: owner.display_name,
-    };
-    if !owner.is_private {
-        return Ok((summary, Audience::Everyone));
-    }
-    let mut users = sqlx::query_scalar!(
-        "select requester_id from profile_requests where owner_id = $1 and state = 'approved'",
-        owner_id
+    owner_ids: &[i64],
+) -> Result<HashMap<i64, (UserSummary, Audience)>, DbError> {
+    // Locked in id order, as every statement locking several users does.
+    let owners = sqlx::query!(
+        r#"
+        select id, is_private, handle, display_name from users
+        where id = any($1) order by id for share
+        "#,
+        owner_ids
     )
     .fetch_all(&mut *connection)
     .await
-    .during("read who may see a private collection")?;
-    users.push(owner_id);
-    Ok((summary, Audience::Users(users)))
+    .during("read collections' owners")?;
+    let private: Vec<i64> = owners
+        .iter()
+        .filter(|owner| owner.is_private)
+        .map(|owner| owner.id)
+        .collect();
+    let mut approved: HashMap<i64, Vec<i64>> = HashMap::new();
+    if !private.is_empty() {
+        let requests = sqlx::query!(
+            r#"
+            select owner_id, requester_id from profile_requests
+            where owner_id = any($1) and state = 'approved'
+            "#,
+            &private
+        )
+        .fetch_all(&mut *connection)
+        .await
+        .during("read who may see private collections")?;
+        for request in requests {
+            approved
+                .entry(request.owner_id)
+                .or_default()
+                .push(request.requester_id);
+        }
+    }
+    Ok(owners
+        .into_iter()
+        .map(|owner| {
+            let audience = if owner.is_private {
+                let mut users = approved.remove(&owner.id).unwrap_or_default();
+                users.push(owner.id);
+                Audience::Users(users)
+            } else {
+                Audience::Everyone
+            };
+            let summary = UserSummary {
+                id: owner.id,
+                handle: owner.handle,
+                display_name: owner.display_name,
+            };
+            (owner.id, (summary, audience))
+        })
+        .collect())
 }
 
 /// Locks `owner_id`'s row for update: taken by every change of who may see the collection

@@ -208,3 +208,67 @@ async fn the_visibility_rule_is_inlined_into_the_statements_that_apply_it() {
         "the inlined rule is not the one expected:\n{plan}"
     );
 }
+
+/// A statement given an array of ids is planned again at every call, on PostgreSQL's own
+/// choice, unless its transaction asks for the generic plans: the transactions in which
+/// objects change hands do, and the connection goes back to the pool without the setting.
+#[tokio::test]
+async fn transactions_for_generic_plans_plan_each_statement_once() {
+    let database = format!("test_generic_plans_{}", uuid::Uuid::new_v4().simple());
+    admin_execute(&format!(r#"create database "{database}""#)).await;
+    // One connection: every transaction below runs on it, with its prepared statements.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url(&database).as_str())
+        .await
+        .unwrap();
+    sqlx::query("create table objects (id bigint primary key)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into objects select generate_series(1, 10000)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("analyze objects").execute(&pool).await.unwrap();
+    let lookup = "select id from objects where id = any($1)";
+    // PostgreSQL settles on a plan after its first five calls.
+    let calls = 8;
+    let plans = async || -> (i64, i64) {
+        let row = sqlx::query(
+            "select generic_plans, custom_plans from pg_prepared_statements where statement = $1",
+        )
+        .bind(lookup)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        (row.get(0), row.get(1))
+    };
+
+    let mut transaction = gallery::db::begin_with_generic_plans(&pool).await.unwrap();
+    for id in 1..=calls {
+        let found: Vec<i64> = sqlx::query_scalar(lookup)
+            .bind(vec![id, id + 1])
+            .fetch_all(&mut *transaction)
+            .await
+            .unwrap();
+        assert_eq!(found, [id, id + 1]);
+    }
+    transaction.commit().await.unwrap();
+    assert_eq!(plans().await, (calls, 0), "(generic plans, custom plans)");
+
+    let mut transaction = pool.begin().await.unwrap();
+    for id in 1..=calls {
+        sqlx::query(lookup)
+            .bind(vec![id])
+            .fetch_all(&mut *transaction)
+            .await
+            .unwrap();
+    }
+    transaction.commit().await.unwrap();
+    let (_, custom) = plans().await;
+    assert_eq!(
+        custom, calls,
+        "outside such a transaction PostgreSQL plans this statement at every call"
+    );
+}
