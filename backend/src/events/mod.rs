@@ -45,25 +45,13 @@ impl Audience {
 }
 
 /// Appends `event` for `audience`; it is numbered and announced soon after the surrounding
-/// transaction commits (see the module documentation). Returns its entry in the table.
+/// transaction commits (see the module documentation).
 pub async fn publish(
     connection: &mut PgConnection,
     audience: &Audience,
     event: &Event,
-) -> Result<i64, DbError> {
-    let payload = serde_json::to_string(event).expect("events always serialize");
-    let parties = event.parties();
-    sqlx::query_scalar!(
-        r#"select publish_event($1, $2, $3::text::json, $4, $5) as "entry!""#,
-        event.kind(),
-        audience.as_column(),
-        payload,
-        event.photo_id(),
-        (!parties.is_empty()).then_some(&parties[..]),
-    )
-    .fetch_one(connection)
-    .await
-    .during("publish an event")
+) -> Result<(), DbError> {
+    append(connection, &[(audience, event)]).await
 }
 
 /// Events a transaction will publish, gathered while it works and published together at its
@@ -78,45 +66,50 @@ impl Outbox {
         self.events.push((audience, event));
     }
 
-    /// Publishes everything gathered, in the order it was gathered, in one statement (a
-    /// round trip to the database per event was a tenth of a trade's).
+    /// Publishes everything gathered, in the order it was gathered.
     pub async fn publish(self, connection: &mut PgConnection) -> Result<(), DbError> {
-        match &self.events[..] {
-            [] => Ok(()),
-            [(audience, event)] => publish(connection, audience, event).await.map(drop),
-            events => {
-                // `publish_event` is volatile: PostgreSQL calls it after the sort, row by row,
-                // so the entries follow the order gathered.
-                let mut statement = QueryBuilder::<Postgres>::new(
-                    "select publish_event(kind, audience, payload::json, photo_id, parties) \
-                     from (",
-                );
-                statement.push_values(
-                    events.iter().enumerate(),
-                    |mut row, (n, (audience, event))| {
-                        let parties = event.parties();
-                        row.push_bind(n as i32)
-                            .push_bind(event.kind())
-                            .push_bind(audience.as_column().map(<[i64]>::to_vec))
-                            .push_bind(
-                                serde_json::to_string(event).expect("events always serialize"),
-                            )
-                            .push_bind(event.photo_id())
-                            .push_bind((!parties.is_empty()).then_some(parties));
-                    },
-                );
-                statement.push(
-                    ") as gathered (n, kind, audience, payload, photo_id, parties) order by n",
-                );
-                statement
-                    .build()
-                    .execute(connection)
-                    .await
-                    .during("publish events")
-                    .map(drop)
-            }
-        }
+        let events: Vec<(&Audience, &Event)> = self
+            .events
+            .iter()
+            .map(|(audience, event)| (audience, event))
+            .collect();
+        append(connection, &events).await
     }
+}
+
+/// Appends `events` in this order, in one statement however many (a round trip to the
+/// database per event was a tenth of a trade's).
+async fn append(
+    connection: &mut PgConnection,
+    events: &[(&Audience, &Event)],
+) -> Result<(), DbError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // `publish_event` is volatile: PostgreSQL calls it after the sort, row by row, so the
+    // entries follow the order given.
+    let mut statement = QueryBuilder::<Postgres>::new(
+        "select publish_event(kind, audience, payload::json, photo_id, parties) from (",
+    );
+    statement.push_values(
+        events.iter().enumerate(),
+        |mut row, (n, (audience, event))| {
+            let parties = event.parties();
+            row.push_bind(n as i32)
+                .push_bind(event.kind())
+                .push_bind(audience.as_column().map(<[i64]>::to_vec))
+                .push_bind(serde_json::to_string(event).expect("events always serialize"))
+                .push_bind(event.photo_id())
+                .push_bind((!parties.is_empty()).then_some(parties));
+        },
+    );
+    statement.push(") as gathered (n, kind, audience, payload, photo_id, parties) order by n");
+    statement
+        .build()
+        .execute(connection)
+        .await
+        .during("publish events")
+        .map(drop)
 }
 
 /// Numbers the events that can be numbered now — those no running
