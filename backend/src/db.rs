@@ -100,8 +100,9 @@ pub async fn migrate(database: &DatabaseConfig, storage: &StorageConfig) -> anyh
 /// Starts a transaction in which PostgreSQL runs each statement on its generic plan, the one
 /// it keeps per connection, instead of planning the statement again at every call.
 ///
-/// For the transactions in which objects change hands, whose statements look rows up by
-/// arrays of ids (`id = any($1)`): a plan made for an array's actual few elements always
+/// For the transactions of trading and deleting, whose statements look rows up by ids, arrays
+/// of them among others (`id = any($1)`), and have no optional conditions that a plan made for
+/// the values would simplify: a plan made for an array's actual few elements always
 /// looks cheaper than the generic plan, which assumes more of them, so PostgreSQL planned
 /// those statements at every call, which took as long as running them, although both plans
 /// are the same index lookups (`scripts/bench.sh`'s trades: 825 accepts/s, 1,130 with the

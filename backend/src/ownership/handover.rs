@@ -21,12 +21,13 @@ pub struct Handover {
 }
 
 /// Moves the objects: owners, history entries, their open claim links voided, the other open
-/// offers holding them invalidated, and the events for all of it put in `outbox`; in at most
-/// five statements however many objects.
+/// offers holding them invalidated, and the events for all of it put in `outbox` (the offers
+/// first, then each object in turn); in the same few statements however many objects: four,
+/// up to seven when other offers held them or a new owner's collection is private.
 ///
 /// The caller holds the objects' row locks (`for update`) and has checked that each `from`
 /// owns its object and that none is deleted. The objects are distinct and in ascending id
-/// order, the order every transaction locks them in; their events are gathered in that order.
+/// order, the order every transaction locks them in.
 pub async fn change_hands(
     connection: &mut PgConnection,
     handovers: &[Handover],

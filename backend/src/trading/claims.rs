@@ -453,9 +453,7 @@ async fn make_link(
     let minutes = request
         .expires_in_minutes
         .unwrap_or(DEFAULT_LIFETIME_MINUTES);
-    let mut transaction = db::begin_with_generic_plans(pool)
-        .await
-        .during("start making a claim link")?;
+    let mut transaction = pool.begin().await.during("start making a claim link")?;
     let object = lock_own_object(&mut transaction, request.object_id, owner).await?;
 
     let token = tokens::random_urlsafe(16);
