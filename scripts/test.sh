@@ -113,7 +113,10 @@ log "browser tests"
 # integration tests) would otherwise throttle the suite.
 start_server gallery_browser GALLERY_RATE_SIGN_IN_PER_MINUTE=1000
 mkdir -p "$scratch/browser"
-in_background web/tests env TMPDIR="$scratch/browser" GALLERY_BASE_URL="$SERVER_URL" node --test
+# Each test has three minutes at most, and a file's process ends once its tests have: a
+# connection left open must not hang the suite.
+in_background web/tests env TMPDIR="$scratch/browser" GALLERY_BASE_URL="$SERVER_URL" \
+  node --test --test-timeout=180000 --test-force-exit
 
 log "write ceiling benchmark (quick mode: the harness keeps working)"
 scripts/bench-writes.sh --quick >/dev/null

@@ -3,7 +3,7 @@
 //! Secrets are held as [`SecretString`], whose `Debug` prints a placeholder, so logging a
 //! configuration never leaks them.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, num::NonZeroUsize, path::PathBuf, time::Duration};
 
 use clap::Args;
 use secrecy::SecretString;
@@ -369,6 +369,11 @@ pub struct RealtimeConfig {
     /// Messages per second a client may send (bursts of five times as many pass).
     #[arg(long, env = "GALLERY_WS_MESSAGES_PER_SECOND", default_value_t = 5)]
     pub messages_per_second: u32,
+
+    /// Threads the sockets run on, apart from those serving requests. Default: half the
+    /// cores, at least one.
+    #[arg(long, env = "GALLERY_WS_THREADS")]
+    pub threads: Option<NonZeroUsize>,
 }
 
 impl RealtimeConfig {

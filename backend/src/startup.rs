@@ -32,7 +32,7 @@ use crate::{
     },
     profiles::{MeApi, ProfileRequestsApi, UsersApi},
     rate_limit::RateLimits,
-    realtime::{self, Realtime, RealtimeApi},
+    realtime::{self, Realtime, RealtimeApi, SocketThreads},
     request_guard,
     share::ShareApi,
     spec::{self, ApiSpec},
@@ -67,6 +67,7 @@ pub struct Application {
     config: ServeConfig,
     shared: Shared,
     event_listener: PgListener,
+    socket_threads: SocketThreads,
 }
 
 impl Application {
@@ -86,8 +87,10 @@ impl Application {
         let photos = PhotosState::new(&config.photos, &config.storage.data_dir)
             .context("cannot open the uploads directory")?;
         let qr_sign_in = QrSocketRequests::new(pool.clone(), auth.clone());
+        let socket_threads = SocketThreads::start(config.realtime.threads)?;
         let realtime = Realtime {
             hub,
+            sockets: socket_threads.handle(),
             config: config.realtime.clone(),
             client_requests: vec![Arc::new(move |message| qr_sign_in.answer(message))],
         };
@@ -114,6 +117,7 @@ impl Application {
             },
             config,
             event_listener,
+            socket_threads,
         })
     }
 
@@ -131,7 +135,8 @@ impl Application {
         let offer_expiry = tokio::spawn(expire_offers(self.shared.pool.clone()));
         let event_relay = tokio::spawn(events::relay::run(self.shared.pool.clone()));
         let hub = self.shared.realtime.hub.clone();
-        let fan_out = tokio::spawn(
+        // The hub wakes the sockets: on their threads.
+        let fan_out = self.socket_threads.spawn(
             hub.clone()
                 .run(self.shared.pool.clone(), self.event_listener),
         );
@@ -149,6 +154,7 @@ impl Application {
         offer_expiry.abort();
         event_relay.abort();
         fan_out.abort();
+        drop(self.socket_threads);
         served.context("the HTTP server failed")?;
         self.shared.pool.close().await;
         tracing::info!("stopped");

@@ -132,14 +132,23 @@ export function signInitData({ userId, firstName, username, startParam, language
 // straight through, with the Host header the browser sent. Returns its URL and a way to close it.
 export async function startSlowUplink(bytesPerSecond) {
   const target = new URL(baseUrl);
+  // Every request to the server, so that closing the uplink ends them all: one left open (a
+  // page's request cut off when its browser went) would keep this process alive.
+  const upstreams = new Set();
+  const agent = new http.Agent({ keepAlive: false });
   const server = http.createServer((request, response) => {
     const upstream = http.request({
       host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers,
+      agent,
     }, (answer) => {
       response.writeHead(answer.statusCode, answer.headers);
       answer.pipe(response);
     });
+    upstreams.add(upstream);
+    upstream.on('close', () => upstreams.delete(upstream));
     upstream.on('error', () => response.destroy());
+    // The browser's side gone before the answer is through: the server's side goes too.
+    response.on('close', () => upstream.destroy());
     request.on('data', (chunk) => {
       request.pause();
       upstream.write(chunk);
@@ -150,7 +159,6 @@ export async function startSlowUplink(bytesPerSecond) {
   const tunnels = new Set();
   server.on('upgrade', (request, socket, head) => {
     tunnels.add(socket);
-    socket.on('close', () => tunnels.delete(socket));
     const upstream = net.connect(Number(target.port), target.hostname, () => {
       const headers = Object.entries(request.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
       upstream.write(`${request.method} ${request.url} HTTP/1.1\r\n${headers}\r\n`);
@@ -160,12 +168,20 @@ export async function startSlowUplink(bytesPerSecond) {
     const close = () => { socket.destroy(); upstream.destroy(); };
     upstream.on('error', close);
     socket.on('error', close);
+    // Either end gone, the tunnel goes.
+    upstream.on('close', close);
+    socket.on('close', () => {
+      tunnels.delete(socket);
+      close();
+    });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     close: () => new Promise((resolve) => {
       for (const socket of tunnels) socket.destroy();
+      for (const upstream of upstreams) upstream.destroy();
+      agent.destroy();
       server.closeAllConnections();
       server.close(resolve);
     }),

@@ -7,6 +7,7 @@
 
 mod api;
 mod connection;
+pub mod threads;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tokio_tungstenite::{
 };
 
 pub use api::RealtimeApi;
+pub use threads::SocketThreads;
 
 /// The header of an answer that reflects state: the sequence number of the newest event it
 /// reflects. A client opening its socket with `after` set to it misses nothing.
@@ -78,6 +80,8 @@ pub type ClientRequests =
 /// The event hub, the socket settings, and the features answering client messages.
 pub struct Realtime {
     pub hub: Arc<EventHub>,
+    /// Where sockets are served: [`SocketThreads`].
+    pub sockets: tokio::runtime::Handle,
     pub config: RealtimeConfig,
     pub client_requests: Vec<ClientRequests>,
 }
@@ -120,7 +124,8 @@ pub async fn socket(
     let upgrade = request.take_upgrade()?;
     let (realtime, pool) = (realtime.0.clone(), pool.0.clone());
     let after = params.after;
-    tokio::spawn(async move {
+    let sockets = realtime.sockets.clone();
+    sockets.spawn(async move {
         let Ok(upgraded) = upgrade.await else {
             return;
         };

@@ -181,6 +181,7 @@ pub async fn test_config() -> (ServeConfig, String, tempfile::TempDir) {
             idle_seconds: 60,
             send_timeout_seconds: 10,
             messages_per_second: 5,
+            threads: None,
         },
         profiles: ProfileConfig {
             request_cooling_off_seconds: 3_600,
