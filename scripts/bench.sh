@@ -479,7 +479,7 @@ calm_p99=$(json "$scratch/anonymous_memory.json" 'round(d["main"]["p99_ms"], 1)'
 idle_loops_p99=$(json "$scratch/feed-idle-loops.json" 'round(d["main"]["p99_ms"], 1)')
 # How much of the storm's growth of the tail the control shows too, in percent.
 idle_share=$(awk -v storm="$storm_p99" -v control="$idle_loops_p99" -v calm="$calm_p99" \
-  'BEGIN { printf "%.0f", storm > calm ? 100 * (control - calm) / (storm - calm) : 0 }')
+  'BEGIN { printf "%.0f", (storm > calm ? 100 * (control - calm) / (storm - calm) : 0) }')
 idle_control="The control row shows what any work at idle priority costs the feed here,
 argon2 or not: a bare busy loop per core under SCHED_IDLE, with no memory traffic and no
 requests, took the feed to $(json "$scratch/feed-idle-loops.json" 'round(d["main"]["per_second"])') requests/s and a p99 of $idle_loops_p99 ms ($(ratio "$idle_loops_p99" "$calm_p99")×), ${idle_share}% of
