@@ -587,7 +587,7 @@ if ! below "$(json "$gallery_fanout" 'd["rss_per_connection_bytes"]')" 4097; the
 fi
 if ! below "$(json "$gallery_fanout" 'd["cpu_per_delivery_us"]')" 3.01; then
   fanout_missed+="
-- **Missed: at most 3 µs of server CPU per delivery** (the reference needs $(json "$reference_fanout" 'd["cpu_per_delivery_us"]') µs). At $rate
+- **Missed: at most 3 µs of server CPU per delivery** (the reference needs $(json "$reference_fanout" 'round(d["cpu_per_delivery_us"], 1)') µs). At $rate
   events a second every delivery is a write system call of its own on each socket, and the
   kernel charges the loopback TCP work of both ends (sending, and receiving into the load
   tool's socket) to the sender: in a perf profile of the server most samples are in the kernel.
