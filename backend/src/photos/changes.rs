@@ -145,13 +145,10 @@ async fn delete_once(
         kind: HistoryKind::Delete,
     };
     ownership::change_hands(&mut transaction, &[handover], &mut outbox).await?;
+    // After the offers it invalidated, in the same statement.
+    let audience = access::collection_audience(&mut transaction, user_id).await?;
+    outbox.push(audience, Event::PhotoDeleted(PhotoDeleted { photo_id }));
     outbox.publish(&mut transaction).await?;
-    publish(
-        &mut transaction,
-        user_id,
-        &Event::PhotoDeleted(PhotoDeleted { photo_id }),
-    )
-    .await?;
     transaction
         .commit()
         .await
