@@ -88,12 +88,28 @@ ensure_nginx() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Node.js 20 or newer (the browser tests' runner and playwright-core need it).
+# Node.js 20 or newer (the browser tests' runner and playwright-core need it). Debian 12 and
+# Ubuntu 24.04 ship 18: then Node.js's own build, which the npm registry carries as the package
+# node-linux-<cpu>, goes into .tools/node (once) and comes first on PATH.
+NODE_FALLBACK_MAJOR=22
+node_major() { node -p 'process.versions.node.split(".")[0]'; }
 ensure_node() {
   ensure_apt node:nodejs npm:npm
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]')
-  [ "$major" -ge 20 ] || die "Node.js $major is too old for the browser tests: install Node.js 20 or newer"
+  [ "$(node_major)" -ge 20 ] && return 0
+  local cpu
+  case "$(uname -m)" in
+    x86_64) cpu=x64 ;;
+    aarch64 | arm64) cpu=arm64 ;;
+    *) die "Node.js $(node_major) is too old, and there is no Node.js build for $(uname -m) to fetch: install Node.js 20 or newer" ;;
+  esac
+  local bin="$PWD/.tools/node/node_modules/node-linux-$cpu/bin"
+  if [ ! -x "$bin/node" ]; then
+    log "Node.js $(node_major) is too old: installing Node.js $NODE_FALLBACK_MAJOR into .tools/node"
+    npm install --prefix .tools/node --no-save --no-audit --no-fund --loglevel=error \
+      "node-linux-$cpu@$NODE_FALLBACK_MAJOR" >/dev/null
+  fi
+  export PATH="$bin:$PATH"
+  [ "$(node_major)" -ge 20 ] || die "Node.js $(node_major) is still too old: install Node.js 20 or newer"
 }
 
 # Debian names it chromium, Ubuntu's apt chromium-browser; CHROMIUM_PATH overrides.

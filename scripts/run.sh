@@ -17,6 +17,7 @@ if [ -f .env ]; then
 fi
 export GALLERY_ADDR="${GALLERY_ADDR:-127.0.0.1:8080}"
 export GALLERY_DATA_DIR="${GALLERY_DATA_DIR:-./data}"
+export GALLERY_ERROR_LOG="${GALLERY_ERROR_LOG:-$GALLERY_DATA_DIR/logs/errors.log}"
 export GALLERY_WEB_DIR="${GALLERY_WEB_DIR:-web/dist}"
 
 ensure_rust_tools

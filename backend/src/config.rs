@@ -406,6 +406,11 @@ pub struct LogConfig {
     /// Log line format: `text` for people, `json` for log collectors.
     #[arg(long = "log-format", env = "GALLERY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub format: LogFormat,
+
+    /// A file that also gets every warning and error, appended to (its folder is created):
+    /// the lines that need a person, apart from the stream of requests. Unset: none.
+    #[arg(long = "error-log", env = "GALLERY_ERROR_LOG", global = true)]
+    pub error_log: Option<PathBuf>,
 }
 
 /// The shape of log lines.

@@ -92,7 +92,8 @@ impl WebClient {
 /// What the page may load and who may frame it: its own files, the Max bridge script, the
 /// inline loader trunk writes into `index.html` (allowed by its hash, so no other inline script
 /// runs), WebAssembly, inline `style` attributes (the photo viewer's size), images from
-/// itself, `data:` and `blob:` (upload previews); connections to itself only (the API and the
+/// itself, `data:` and `blob:` (upload previews) and `https:` (avatars: the `photo_url` Max
+/// signs into initData lives on Max's servers); connections to itself only (the API and the
 /// socket). Nothing may embed it but itself and `frame_ancestors`.
 fn content_security_policy(index_html: &str, frame_ancestors: &[String]) -> String {
     let script_hashes = csp::inline_script_hashes(index_html);
@@ -102,7 +103,7 @@ fn content_security_policy(index_html: &str, frame_ancestors: &[String]) -> Stri
         .collect::<String>();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {MAX_BRIDGE_ORIGIN}{script_hashes}; \
-         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob: https:; \
          connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
          form-action 'self'; frame-ancestors 'self'{frame_ancestors}"
     )
@@ -272,6 +273,11 @@ mod tests {
                 "no inline script or style element: {policy}"
             );
         }
+        assert_eq!(
+            directive("img-src"),
+            "img-src 'self' data: blob: https:",
+            "avatars are on Max's servers, over https only"
+        );
     }
 
     #[test]

@@ -226,8 +226,9 @@ pub struct OfferItem {
     pub object_id: i64,
     pub photo_id: i64,
     pub title: String,
-    /// The thumbnail's URL (under `/media`).
-    pub thumbnail: String,
+    /// The thumbnail's URL (under `/media`); null once the photo is deleted (its files are
+    /// gone with it), as in the history of offers.
+    pub thumbnail: Option<String>,
     /// A blurhash to paint while the thumbnail loads.
     pub placeholder: String,
 }

@@ -143,9 +143,11 @@ impl Event {
     /// from them (its new owner keeps their collection private).
     pub fn parties(&self) -> Vec<i64> {
         match self {
-            Event::ObjectTransferred(transferred) => {
-                vec![transferred.previous_owner_id, transferred.owner.id]
-            }
+            Event::ObjectTransferred(transferred) => transferred
+                .previous_owner_id
+                .into_iter()
+                .chain([transferred.owner.id])
+                .collect(),
             Event::OfferChanged(OfferChanged { offer }) => {
                 vec![offer.proposer.id, offer.recipient.id]
             }
@@ -221,7 +223,9 @@ pub struct ObjectTransferred {
     pub photo_id: i64,
     /// How it changed hands (`gift`, `claim` or `trade`); not `kind`, which names the event.
     pub via: HistoryKind,
-    pub previous_owner_id: i64,
+    /// The previous owner, named only while their collection is public: who kept an object
+    /// in a private collection is not told to others (as in the object's history).
+    pub previous_owner_id: Option<i64>,
     /// The new owner.
     pub owner: UserSummary,
 }
@@ -352,7 +356,7 @@ mod tests {
                 object_id: 3,
                 photo_id: 4,
                 via: HistoryKind::Trade,
-                previous_owner_id: 2,
+                previous_owner_id: Some(2),
                 owner: anna,
             }),
             Event::GiftReceived(GiftReceived {

@@ -18,7 +18,7 @@ use yew::{
 
 use crate::{
     api::{Api, ApiFailure},
-    i18n::use_i18n,
+    i18n::{Text, failure_text, use_i18n},
     max_bridge,
 };
 
@@ -64,6 +64,8 @@ pub struct SessionHandle {
     pub clear: Callback<()>,
     /// The deep-link payload Max opened the app with, until a page consumes it.
     pub start_param: Option<String>,
+    /// Why signing in through Max failed, until a sign-in succeeds.
+    pub max_sign_in_failure: Option<Text>,
 }
 
 #[derive(Debug, PartialEq, Properties)]
@@ -75,13 +77,16 @@ pub struct SessionProviderProps {
 pub fn session_provider(props: &SessionProviderProps) -> Html {
     let session = use_state(|| Session::Loading);
     let start_param = use_state(|| None::<String>);
+    let max_sign_in_failure = use_state(|| None::<Text>);
     // A signed-in user's interface speaks their profile's language (set from Max's
     // `language_code` at their first sign-in, then chosen in settings), whatever the browser's.
     let set_lang = use_i18n().set_lang;
 
     let adopt = {
         let (session, set_lang) = (session.clone(), set_lang.clone());
+        let max_sign_in_failure = max_sign_in_failure.clone();
         Callback::from(move |tokens: TokenResponse| {
+            max_sign_in_failure.set(None);
             set_lang.emit(tokens.user.language);
             session.set(Session::SignedIn(Rc::new(SignedIn {
                 access_token: tokens.access_token,
@@ -97,14 +102,19 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
         let session = session.clone();
         let adopt = adopt.clone();
         let start_param = start_param.clone();
+        let max_sign_in_failure = max_sign_in_failure.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 max_bridge::settled().await;
                 max_bridge::ready();
+                // A failed Max sign-in is shown (the person opened the app to be signed in);
+                // a session cookie that no longer works just means signed out.
                 let signed_in = match max_bridge::init_data() {
-                    Some(init_data) => max_session::start(init_data).await,
+                    Some(init_data) => max_session::start(init_data).await.map_err(Some),
                     None if has_session_cookie() => {
-                        one_tab_at_a_time(|| async { Api::default().refresh().await }).await
+                        one_tab_at_a_time(|| async { Api::default().refresh().await })
+                            .await
+                            .map_err(|_| None)
                     }
                     None => {
                         session.set(Session::SignedOut);
@@ -114,7 +124,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                         let Some(init_data) = max_bridge::init_data() else {
                             return;
                         };
-                        max_session::start(init_data).await
+                        max_session::start(init_data).await.map_err(Some)
                     }
                 };
                 match signed_in {
@@ -122,7 +132,10 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
                         start_param.set(max_bridge::start_param().or(tokens.start_param.clone()));
                         adopt.emit(tokens);
                     }
-                    Err(_) => session.set(Session::SignedOut),
+                    Err(failure) => {
+                        max_sign_in_failure.set(failure.as_ref().map(failure_text));
+                        session.set(Session::SignedOut);
+                    }
                 }
             });
         });
@@ -191,6 +204,7 @@ pub fn session_provider(props: &SessionProviderProps) -> Html {
         update_user,
         clear,
         start_param: (*start_param).clone(),
+        max_sign_in_failure: *max_sign_in_failure,
     };
     html! {
         <ContextProvider<SessionHandle> {context}>{ props.children.clone() }</ContextProvider<SessionHandle>>

@@ -1,7 +1,8 @@
 // The app inside Max, with a stand-in bridge that records what the app asks of it: the back
 // button by page, haptics, closing confirmation while work is under way, deep links, one
-// session per launch renewed for an hour and resumed by the next launch; and outside Max, a
-// page that paints although Max's bridge script never arrives.
+// session per launch renewed for an hour and resumed by the next launch, a refused initData
+// told to the person; and outside Max, a page that paints although Max's bridge script never
+// arrives.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -202,6 +203,26 @@ test('a web view that does not look like Max still signs in when the bridge come
   await page.locator('[data-testid="account-name"]', { hasText: 'Lena' }).waitFor();
   assert.equal(await page.evaluate(() => window.__maxReady), true);
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('initData that Max did not sign is refused, and the person is told so', async () => {
+  // Signed for another name: the hash no longer matches what the page hands over.
+  const signed = new URLSearchParams(signInitData({ userId: 97601, firstName: 'Vera' }));
+  signed.set('user', signed.get('user').replace('Vera', 'Mallory'));
+  const { context, page, problems } = await openPage(browser, {
+    width: 390, height: 844, maxInitData: signed.toString(),
+  });
+  await page.goto(baseUrl);
+  const notice = page.locator('[data-testid="max-sign-in-failed"]');
+  await notice.waitFor();
+  assert.ok(await notice.isVisible());
+  assert.match(await notice.innerText(), /MAX could not confirm who you are/);
+  const box = await notice.boundingBox();
+  assert.ok(box.width > 200 && box.height > 20, `the notice's box: ${JSON.stringify(box)}`);
+  assert.equal(await page.locator('[data-testid="account-name"]').count(), 0);
+  // The browser reports the refused sign-in (401) on its console; nothing else went wrong.
+  assert.deepEqual(problems.filter((problem) => !problem.includes('401')), []);
   await context.close();
 });
 

@@ -166,7 +166,8 @@ impl AccountApi {
 
     /// Remove my password
     ///
-    /// Password sign-in stops working; sessions stay. The same proof as changing it.
+    /// Password sign-in stops working, and every other session ends, as when changing it
+    /// (one started with a leaked password among them). The same proof as changing it.
     #[oai(
         path = "/me/password",
         method = "delete",
@@ -191,8 +192,19 @@ impl AccountApi {
             init_data,
         } = body.0;
         prove_account(&auth, &limits, request, user, current_password, init_data).await?;
-        let mut connection = pool.acquire().await.during("start removing a password")?;
-        users::set_password_hash(&mut connection, user.id, None).await?;
+        let mut transaction = pool.begin().await.during("start removing a password")?;
+        users::set_password_hash(&mut transaction, user.id, None).await?;
+        sessions::end_all_sessions(
+            &mut transaction,
+            user.id,
+            Some(caller.0.session_id),
+            EndReason::PasswordChanged,
+        )
+        .await?;
+        transaction
+            .commit()
+            .await
+            .during("commit removing a password")?;
         Ok(NoContent::Done)
     }
 }

@@ -312,6 +312,10 @@ async fn try_collect(
     id: &str,
     poll_secret: &str,
 ) -> Result<PollOutcome, QrError> {
+    // The HTTP route checks the id's shape; a socket's `watch_qr_login` arrives unchecked.
+    if !is_request_id(id) {
+        return Err(QrError::NotFound);
+    }
     let row = sqlx::query!(
         r#"
         select poll_secret_hash, expires_at, approved_by is not null as "approved!",
@@ -385,6 +389,15 @@ pub async fn delete_old(pool: &PgPool) -> Result<u64, DbError> {
             .during("delete old QR sign-in requests")?
             .rows_affected(),
     )
+}
+
+/// Whether `id` has the shape of a request id (as `POST /api/auth/qr` makes them, at most 64
+/// URL-safe characters), so that anything else is never looked up.
+fn is_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
 /// QR sign-in over the WebSocket: a desktop sends `watch_qr_login` and its socket delivers

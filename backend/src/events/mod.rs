@@ -51,27 +51,35 @@ pub async fn publish(
     audience: &Audience,
     event: &Event,
 ) -> Result<(), DbError> {
-    append(connection, &[(audience, event)]).await
+    append(connection, &[(audience, event, &event.parties())]).await
 }
 
 /// Events a transaction will publish, gathered while it works and published together at its
 /// end, in the order they were gathered.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    events: Vec<(Audience, Event)>,
+    /// Each with its audience and the users it concerns (see [`Event::parties`]).
+    events: Vec<(Audience, Event, Vec<i64>)>,
 }
 
 impl Outbox {
     pub fn push(&mut self, audience: Audience, event: Event) {
-        self.events.push((audience, event));
+        let parties = event.parties();
+        self.events.push((audience, event, parties));
+    }
+
+    /// Like [`Outbox::push`], naming the users the event concerns: an event may leave one of
+    /// them unnamed to others, who must still see it once the photo is hidden from them.
+    pub fn push_concerning(&mut self, audience: Audience, event: Event, parties: Vec<i64>) {
+        self.events.push((audience, event, parties));
     }
 
     /// Publishes everything gathered, in the order it was gathered.
     pub async fn publish(self, connection: &mut PgConnection) -> Result<(), DbError> {
-        let events: Vec<(&Audience, &Event)> = self
+        let events: Vec<(&Audience, &Event, &Vec<i64>)> = self
             .events
             .iter()
-            .map(|(audience, event)| (audience, event))
+            .map(|(audience, event, parties)| (audience, event, parties))
             .collect();
         append(connection, &events).await
     }
@@ -81,7 +89,7 @@ impl Outbox {
 /// database per event was a tenth of a trade's).
 async fn append(
     connection: &mut PgConnection,
-    events: &[(&Audience, &Event)],
+    events: &[(&Audience, &Event, &Vec<i64>)],
 ) -> Result<(), DbError> {
     if events.is_empty() {
         return Ok(());
@@ -93,14 +101,13 @@ async fn append(
     );
     statement.push_values(
         events.iter().enumerate(),
-        |mut row, (n, (audience, event))| {
-            let parties = event.parties();
+        |mut row, (n, (audience, event, parties))| {
             row.push_bind(n as i32)
                 .push_bind(event.kind())
                 .push_bind(audience.as_column().map(<[i64]>::to_vec))
                 .push_bind(serde_json::to_string(event).expect("events always serialize"))
                 .push_bind(event.photo_id())
-                .push_bind((!parties.is_empty()).then_some(parties));
+                .push_bind((!parties.is_empty()).then_some(parties.to_vec()));
         },
     );
     statement.push(") as gathered (n, kind, audience, payload, photo_id, parties) order by n");

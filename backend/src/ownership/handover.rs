@@ -91,21 +91,30 @@ pub async fn change_hands(
         );
     }
 
-    let mut new_owner_ids: Vec<i64> = new_owners.iter().flatten().copied().collect();
-    new_owner_ids.sort_unstable();
-    new_owner_ids.dedup();
-    if new_owner_ids.is_empty() {
+    if new_owners.iter().all(Option::is_none) {
         return Ok(());
     }
-    // The new owners; those who may see their collections, and the previous owners.
-    let owners = access::collection_owners(connection, &new_owner_ids).await?;
-    for handover in handovers {
-        let Some(to) = handover.to else { continue };
-        let (owner, audience) = owners
-            .get(&to)
+    // The new owners and the previous ones: those who may see each one's collection.
+    let mut owner_ids: Vec<i64> = handovers
+        .iter()
+        .flat_map(|handover| [Some(handover.from), handover.to])
+        .flatten()
+        .collect();
+    owner_ids.sort_unstable();
+    owner_ids.dedup();
+    let owners = access::collection_owners(connection, &owner_ids).await?;
+    let owner = |id: i64| {
+        owners
+            .get(&id)
             .cloned()
             .ok_or(sqlx::Error::RowNotFound)
-            .during("read an object's new owner")?;
+            .during("read an object's owners")
+    };
+    for handover in handovers {
+        let Some(to) = handover.to else { continue };
+        let (new_owner, audience) = owner(to)?;
+        // Both sides always hear of it, the previous owner even when the object went into a
+        // collection they may not see.
         let audience = match audience {
             Audience::Everyone => Audience::Everyone,
             Audience::Users(mut users) => {
@@ -113,14 +122,23 @@ pub async fn change_hands(
                 Audience::Users(users)
             }
         };
+        // Who had an object is told only of collections everybody may see: a private
+        // collector stays unnamed, as in the object's history.
+        let (_, previous_owners_audience) = owner(handover.from)?;
+        let previous_owner_id =
+            (previous_owners_audience == Audience::Everyone).then_some(handover.from);
         let transferred = ObjectTransferred {
             object_id: handover.object_id,
             photo_id: handover.photo_id,
             via: handover.kind,
-            previous_owner_id: handover.from,
-            owner,
+            previous_owner_id,
+            owner: new_owner,
         };
-        outbox.push(audience, Event::ObjectTransferred(transferred));
+        outbox.push_concerning(
+            audience,
+            Event::ObjectTransferred(transferred),
+            vec![handover.from, to],
+        );
     }
     Ok(())
 }

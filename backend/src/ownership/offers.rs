@@ -65,7 +65,7 @@ pub async fn load(connection: &mut PgConnection, ids: &[i64]) -> Result<Vec<Trad
             object_id: item.object_id,
             photo_id: item.photo_id,
             title: item.title,
-            thumbnail: format!("/media/{}", item.thumbnail_file.unwrap_or_default()),
+            thumbnail: item.thumbnail_file.map(|file| format!("/media/{file}")),
             placeholder: item.placeholder,
         });
     }

@@ -106,7 +106,7 @@ pub async fn set(
     let mut transaction = pool.begin().await.during("start a favorite")?;
     let object = sqlx::query!(
         r#"
-        select o.id, w.id as owner_id from photos p
+        select o.id from photos p
         join art_objects o on o.photo_id = p.id
         join users w on w.id = o.owner_id
         where p.id = $1 and p.deleted_at is null and collection_visible_to(w.id, w.is_private, $2)
@@ -141,8 +141,13 @@ pub async fn set(
     };
     if changed == 1 {
         let delta: i32 = if favorite { 1 } else { -1 };
-        let favorite_count = sqlx::query_scalar!(
-            "update art_objects set favorite_count = favorite_count + $2 where id = $1 returning favorite_count",
+        // The owner as of this update, which waits for a change of hands under way: the
+        // count goes to those who may see the object now.
+        let counted = sqlx::query!(
+            r#"
+            update art_objects set favorite_count = favorite_count + $2 where id = $1
+            returning favorite_count, owner_id
+            "#,
             object.id,
             delta
         )
@@ -151,9 +156,9 @@ pub async fn set(
         .during("count a favorite")?;
         let event = Event::FavoriteCount(FavoriteCount {
             photo_id,
-            favorite_count,
+            favorite_count: counted.favorite_count,
         });
-        changes::publish(&mut transaction, object.owner_id, &event).await?;
+        changes::publish(&mut transaction, counted.owner_id, &event).await?;
     }
     let photo = read::by_id(&mut *transaction, photo_id, Some(user_id))
         .await?

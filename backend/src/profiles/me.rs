@@ -22,8 +22,8 @@ error_responses! {
         409 Conflict "`handle_taken`: somebody already has this handle.",
         415 UnsupportedMediaType "The body is not `application/json`.",
         422 Unprocessable "`invalid_handle` or `invalid_profile`: a field breaks its rules.",
-        429 TooManyRequests "Too many changes in a short time; see `Retry-After`.",
     }
+    rate_limited "Too many changes in a short time; see `Retry-After`."
 }
 
 /// The signed-in user's own profile.

@@ -16,7 +16,7 @@ use gallery_types::{
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
 };
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -29,6 +29,7 @@ use crate::{
     error::ApiError,
     error_responses,
     events::{self, Audience},
+    idempotency,
     rate_limit::{limit_profile_requests, limit_writes},
     users::{UserRow, access},
 };
@@ -87,9 +88,9 @@ error_responses! {
     pub enum CreateRequestError {
         401 Unauthorized "No valid access token.",
         404 NotFound "No such user.",
-        409 Conflict "`profile_public`: the profile is public; `request_exists`: a request of yours is pending or approved.",
+        409 Conflict "`profile_public`: the profile is public; `request_exists`: a request of yours is pending or approved; `idempotency_key_in_use`: the first request with this key is still running.",
         415 UnsupportedMediaType "The body is not `application/json`.",
-        422 Unprocessable "`own_profile`: nobody asks to see their own profile.",
+        422 Unprocessable "`own_profile`: nobody asks to see their own profile; `idempotency_key_reused`: the key came with another request.",
     }
     rate_limited "`rate_limited`: too many requests in a short time; `request_cooling_off`: your last request to this person was rejected or revoked recently. See `Retry-After`."
 }
@@ -108,7 +109,8 @@ error_responses! {
         401 Unauthorized "No valid access token.",
         403 Forbidden "`not_request_party`: only the profile's owner approves, rejects and revokes; only the requester withdraws.",
         404 NotFound "No such request, or you are not a side of it.",
-        409 Conflict "`request_closed`: only a pending request is approved, rejected or withdrawn, only an approved one revoked.",
+        409 Conflict "`request_closed`: only a pending request is approved, rejected or withdrawn, only an approved one revoked; `idempotency_key_in_use`: the first request with this key is still running.",
+        422 Unprocessable "`idempotency_key_reused`: the key came with another request.",
     }
     rate_limited "Too many changes in a short time; see `Retry-After`."
 }
@@ -141,10 +143,25 @@ impl ProfileRequestsApi {
         pool: Data<&PgPool>,
         config: Data<&ProfileConfig>,
         caller: BearerAuth,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
         body: Json<CreateProfileRequest>,
     ) -> Result<RequestMade, CreateRequestError> {
         let cooling_off = Duration::seconds(config.request_cooling_off_seconds as i64);
-        let request = create(&pool, &caller.0.user, &body.0, cooling_off).await?;
+        let requester = &caller.0.user;
+        let fingerprint = idempotency::fingerprint("create_profile_request", "", &body.0);
+        let request = idempotency::once(
+            &pool,
+            requester.id,
+            idempotency_key.0.as_deref(),
+            fingerprint,
+            || async { Ok(create(&pool, requester, &body.0, cooling_off).await?) },
+        )
+        .await?;
         Ok(RequestMade::Created(Json(request)))
     }
 
@@ -218,9 +235,16 @@ impl ProfileRequestsApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<Json<ProfileRequest>, ActOnRequestError> {
+        let key = idempotency_key.0.as_deref();
         Ok(Json(
-            act(&pool, caller.0.user.id, id.0, Action::Approve).await?,
+            act_once(&pool, caller.0.user.id, id.0, key, Action::Approve).await?,
         ))
     }
 
@@ -236,9 +260,16 @@ impl ProfileRequestsApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<Json<ProfileRequest>, ActOnRequestError> {
+        let key = idempotency_key.0.as_deref();
         Ok(Json(
-            act(&pool, caller.0.user.id, id.0, Action::Reject).await?,
+            act_once(&pool, caller.0.user.id, id.0, key, Action::Reject).await?,
         ))
     }
 
@@ -254,9 +285,16 @@ impl ProfileRequestsApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<Json<ProfileRequest>, ActOnRequestError> {
+        let key = idempotency_key.0.as_deref();
         Ok(Json(
-            act(&pool, caller.0.user.id, id.0, Action::Withdraw).await?,
+            act_once(&pool, caller.0.user.id, id.0, key, Action::Withdraw).await?,
         ))
     }
 
@@ -274,9 +312,16 @@ impl ProfileRequestsApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<Json<ProfileRequest>, ActOnRequestError> {
+        let key = idempotency_key.0.as_deref();
         Ok(Json(
-            act(&pool, caller.0.user.id, id.0, Action::Revoke).await?,
+            act_once(&pool, caller.0.user.id, id.0, key, Action::Revoke).await?,
         ))
     }
 }
@@ -380,6 +425,27 @@ impl Action {
     fn by_owner(self) -> bool {
         self != Action::Withdraw
     }
+}
+
+/// [`act`] once for the user's `Idempotency-Key`.
+async fn act_once(
+    pool: &PgPool,
+    user: i64,
+    id: i64,
+    idempotency_key: Option<&str>,
+    action: Action,
+) -> Result<ProfileRequest, ApiError> {
+    let operation = match action {
+        Action::Approve => "approve_profile_request",
+        Action::Reject => "reject_profile_request",
+        Action::Withdraw => "withdraw_profile_request",
+        Action::Revoke => "revoke_profile_request",
+    };
+    let fingerprint = idempotency::fingerprint(operation, &id.to_string(), &());
+    idempotency::once(pool, user, idempotency_key, fingerprint, || async {
+        Ok(act(pool, user, id, action).await?)
+    })
+    .await
 }
 
 /// `user` does `action` to request `id`.

@@ -47,6 +47,8 @@ error_responses! {
         401 Unauthorized "No valid access token.",
         403 Forbidden "`not_owner`: the object is somebody else's.",
         404 NotFound "No such object (or it is deleted, or in somebody's private collection).",
+        409 Conflict "`idempotency_key_in_use`: the first request with this key is still running.",
+        422 Unprocessable "`idempotency_key_reused`: the key came with another request.",
     }
     rate_limited "Too many changes in a short time; see `Retry-After`."
 }
@@ -118,11 +120,25 @@ impl ClaimsApi {
         pool: Data<&PgPool>,
         auth: Data<&Arc<AuthState>>,
         caller: BearerAuth,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
         body: Json<CreateClaimLinkRequest>,
     ) -> Result<LinkCreated, CreateClaimLinkError> {
         let owner = caller.0.user.id;
         let bot = &auth.config.bot_username;
-        let link = retrying(|| make_link(&pool, owner, &body.0, bot)).await?;
+        let fingerprint = idempotency::fingerprint("create_claim_link", "", &body.0);
+        let link = idempotency::once(
+            &pool,
+            owner,
+            idempotency_key.0.as_deref(),
+            fingerprint,
+            || async { Ok(retrying(|| make_link(&pool, owner, &body.0, bot)).await?) },
+        )
+        .await?;
         Ok(LinkCreated::Created(Json(link)))
     }
 

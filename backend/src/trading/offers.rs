@@ -219,9 +219,23 @@ impl OffersApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<Json<TradeOffer>, ActOnOfferError> {
         let user = caller.0.user.id;
-        let offer = retrying(|| close(&pool, user, id.0, Closing::Decline)).await?;
+        let fingerprint = idempotency::fingerprint("decline_offer", &id.0.to_string(), &());
+        let offer = idempotency::once(
+            &pool,
+            user,
+            idempotency_key.0.as_deref(),
+            fingerprint,
+            || async { Ok(retrying(|| close(&pool, user, id.0, Closing::Decline)).await?) },
+        )
+        .await?;
         Ok(Json(offer))
     }
 
@@ -237,9 +251,23 @@ impl OffersApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
     ) -> Result<Json<TradeOffer>, ActOnOfferError> {
         let user = caller.0.user.id;
-        let offer = retrying(|| close(&pool, user, id.0, Closing::Cancel)).await?;
+        let fingerprint = idempotency::fingerprint("cancel_offer", &id.0.to_string(), &());
+        let offer = idempotency::once(
+            &pool,
+            user,
+            idempotency_key.0.as_deref(),
+            fingerprint,
+            || async { Ok(retrying(|| close(&pool, user, id.0, Closing::Cancel)).await?) },
+        )
+        .await?;
         Ok(Json(offer))
     }
 
@@ -259,10 +287,24 @@ impl OffersApi {
         pool: Data<&PgPool>,
         caller: BearerAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000000")))] id: Path<i64>,
+        /// Makes retrying safe: a repeat with the same key (kept 24 h) gets the first answer.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(max_length = 255, pattern = r"^[\x21-\x7E]+$")
+        )]
+        idempotency_key: Header<Option<String>>,
         body: Json<CreateOfferRequest>,
     ) -> Result<OfferMade, MakeOfferError> {
         let user = &caller.0.user;
-        let offer = retrying(|| counter(&pool, user, id.0, &body.0)).await?;
+        let fingerprint = idempotency::fingerprint("counter_offer", &id.0.to_string(), &body.0);
+        let offer = idempotency::once(
+            &pool,
+            user.id,
+            idempotency_key.0.as_deref(),
+            fingerprint,
+            || async { Ok(retrying(|| counter(&pool, user, id.0, &body.0)).await?) },
+        )
+        .await?;
         Ok(OfferMade::Created(Json(offer)))
     }
 }
@@ -320,12 +362,16 @@ async fn open(
         .ok_or(TradingError::NotFound("no such recipient"))?;
     let ids: Vec<i64> = request.give.iter().chain(&request.ask).copied().collect();
     // Objects in a collection the proposer may not see are not found: asking for them would
-    // tell what the collection holds.
+    // tell what the collection holds. Locked (shared, in id order, as every transaction locks
+    // objects) until the offer commits: an object changing hands meanwhile waits for the
+    // offer, and then invalidates it with the other open offers holding it.
     let objects = sqlx::query!(
         r#"
         select o.id, o.owner_id from art_objects o join users w on w.id = o.owner_id
         where o.id = any($1) and o.deleted_at is null
           and collection_visible_to(w.id, w.is_private, $2)
+        order by o.id
+        for share of o
         "#,
         &ids,
         proposer.id,

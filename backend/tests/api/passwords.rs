@@ -338,6 +338,11 @@ async fn the_password_can_be_removed_and_signing_out_everywhere_says_if_one_rema
     assert_eq!(answer["sessions_ended"], 2, "{answer}");
 
     let phone = app.sign_in(3104, "Ira", None).await;
+    let laptop: SignedIn = login(&app, "ira_3104", "ira's password")
+        .await
+        .json()
+        .await
+        .unwrap();
     let remove = |body: Value| {
         let (app, token) = (&app, phone.access_token.clone());
         async move {
@@ -370,5 +375,10 @@ async fn the_password_can_be_removed_and_signing_out_everywhere_says_if_one_rema
         .await
         .unwrap();
     assert_eq!(me["has_password"], false);
+    assert_eq!(
+        app.get_as("/api/me", &laptop.access_token).await.status(),
+        401,
+        "the session the password started ended with it"
+    );
     assert_eq!(logout_all(phone).await["password_set"], false);
 }

@@ -333,6 +333,24 @@ async fn the_qr_watch_reports_declines_and_wrong_secrets() {
         ),
         "a wrong secret looks like an unknown request"
     );
+    for malformed in [format!("{id}\u{0}"), "x".repeat(65), String::new()] {
+        desktop
+            .send(&ClientMessage::WatchQrLogin {
+                id: malformed,
+                poll_secret: poll_secret.clone(),
+            })
+            .await;
+        assert!(
+            matches!(
+                desktop.next().await,
+                ServerMessage::Error {
+                    code: ErrorCode::NotFound,
+                    ..
+                }
+            ),
+            "an id of another shape (a NUL byte, too long, empty) is unknown, not an error"
+        );
+    }
 
     desktop
         .send(&ClientMessage::WatchQrLogin {

@@ -300,6 +300,39 @@ async fn a_private_collection_is_not_reachable_through_ownership() {
     );
     assert_eq!(entries[2]["from"], json!({ "user": null }));
     assert_eq!(entries[2]["to"]["user"]["id"], stranger.user_id());
+
+    // Nor do the events name her when she gives an object away; both sides still hear of it.
+    let transferred = |events: Vec<Value>| {
+        events
+            .into_iter()
+            .rev()
+            .map(|event| event["event"].clone())
+            .find(|event| event["kind"] == "object_transferred" && event["object_id"] == object)
+    };
+    gift(&app, &vera, object, &stranger).await.expect(200);
+    for viewer in [None, Some(&stranger), Some(&vera)] {
+        let event = transferred(events(&app, viewer, 0).await).expect("everybody hears of it");
+        assert_eq!(event["previous_owner_id"], Value::Null, "{event}");
+        assert_eq!(event["owner"]["id"], stranger.user_id());
+    }
+    // Into her private collection: she hears of it from a giver who is named, nobody else.
+    gift(&app, &stranger, object, &vera).await.expect(200);
+    let event = transferred(events(&app, Some(&vera), 0).await).unwrap();
+    assert_eq!(
+        (&event["previous_owner_id"], &event["owner"]["id"]),
+        (&json!(stranger.user_id()), &json!(vera.user_id()))
+    );
+    let told_stranger = transferred(events(&app, Some(&stranger), 0).await).unwrap();
+    assert_eq!(
+        told_stranger["owner"]["id"],
+        vera.user_id(),
+        "the giver hears of it although the object is now hidden from them"
+    );
+    assert_eq!(
+        transferred(events(&app, None, 0).await),
+        None,
+        "nothing of an object in a private collection is replayed to others"
+    );
 }
 
 #[tokio::test]
@@ -846,6 +879,123 @@ async fn one_idempotency_key_sent_twenty_times_at_once_has_one_effect() {
     assert_eq!(first.status(), 403);
     let again = send("gift-2", body).await.unwrap();
     assert_eq!(again.status(), 403);
+}
+
+#[tokio::test]
+async fn every_mutating_post_answers_a_repeat_with_its_first_answer() {
+    let app = spawn_app().await;
+    let anna = app.sign_in(8063, "Anna", Some("anna_8063")).await;
+    let boris = app.sign_in(8064, "Boris", Some("boris_8064")).await;
+    let [a1, a2, b1] = [
+        object_of(&mint(&app, &anna, 41).await),
+        object_of(&mint(&app, &anna, 42).await),
+        object_of(&mint(&app, &boris, 43).await),
+    ];
+    // Sends the same request twice with one key: both answers must be the first one's.
+    let twice = |user: &SignedIn, path: String, body: Option<Value>, key: &'static str| {
+        let (app, token) = (&app, user.access_token.clone());
+        async move {
+            let mut answers = Vec::new();
+            for _ in 0..2 {
+                let mut request = app
+                    .client
+                    .post(app.url(&path))
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", key);
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                let answer = request.send().await.unwrap();
+                answers.push((
+                    answer.status().as_u16(),
+                    answer.json::<Value>().await.unwrap(),
+                ));
+            }
+            assert_eq!(
+                answers[0], answers[1],
+                "{path}: the repeat is the first answer"
+            );
+            answers.remove(0)
+        }
+    };
+
+    let (status, link) = twice(
+        &anna,
+        "/api/claim-links".into(),
+        Some(json!({ "object_id": a1 })),
+        "link-1",
+    )
+    .await;
+    assert_eq!(status, 201);
+    let links = call(&app, Method::GET, "/api/claim-links", Some(&anna), None)
+        .await
+        .expect(200);
+    assert_eq!(links.as_array().map(Vec::len), Some(1), "one link: {links}");
+    assert_eq!(links[0]["id"], link["id"]);
+
+    let first = offer(&app, &anna, &boris, &[a2], &[b1]).await.expect(201);
+    let (status, countered) = twice(
+        &boris,
+        format!("/api/offers/{}/counter", first["id"]),
+        Some(json!({ "recipient_id": anna.user_id(), "give": [], "ask": [a2] })),
+        "counter-1",
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(countered["counter_of"], first["id"]);
+    let (status, declined) = twice(
+        &anna,
+        format!("/api/offers/{}/decline", countered["id"]),
+        None,
+        "decline-1",
+    )
+    .await;
+    assert_eq!((status, &declined["state"]), (200, &json!("declined")));
+    let again = offer(&app, &anna, &boris, &[a2], &[]).await.expect(201);
+    let (status, cancelled) = twice(
+        &anna,
+        format!("/api/offers/{}/cancel", again["id"]),
+        None,
+        "cancel-1",
+    )
+    .await;
+    assert_eq!((status, &cancelled["state"]), (200, &json!("cancelled")));
+
+    call(
+        &app,
+        Method::PATCH,
+        "/api/me",
+        Some(&anna),
+        Some(json!({ "is_private": true })),
+    )
+    .await
+    .expect(200);
+    let (status, request) = twice(
+        &boris,
+        "/api/profile-requests".into(),
+        Some(json!({ "owner_id": anna.user_id() })),
+        "ask-1",
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, approved) = twice(
+        &anna,
+        format!("/api/profile-requests/{}/approve", request["id"]),
+        None,
+        "approve-1",
+    )
+    .await;
+    assert_eq!((status, &approved["state"]), (200, &json!("approved")));
+    // Without the key a repeat is a second request, which finds the work done.
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/profile-requests/{}/approve", request["id"]),
+        Some(&anna),
+        None,
+    )
+    .await
+    .expect_error(409, "request_closed");
 }
 
 #[tokio::test]

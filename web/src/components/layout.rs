@@ -63,7 +63,7 @@ pub fn layout(props: &LayoutProps) -> Html {
                     <Link<Route> to={route.clone()} classes={classes!(active(route))}>{ i18n.t(*text) }</Link<Route>>
                 }) }
             </nav>
-            <main>{ props.children.clone() }</main>
+            <main><MaxSignInFailed />{ props.children.clone() }</main>
             <StatusLine />
             <nav class="tabbar">
                 { for TABS.iter().map(|(route, text, icon)| html! {
@@ -74,6 +74,19 @@ pub fn layout(props: &LayoutProps) -> Html {
                 }) }
             </nav>
         </div>
+    }
+}
+
+/// Why opening the app in Max did not sign the person in, while nothing else has.
+#[function_component(MaxSignInFailed)]
+fn max_sign_in_failed() -> Html {
+    let i18n = use_i18n();
+    let session = use_session();
+    match (&session.session, session.max_sign_in_failure) {
+        (Session::SignedOut, Some(failure)) => html! {
+            <p class="error notice" role="alert" data-testid="max-sign-in-failed">{ i18n.t(failure) }</p>
+        },
+        _ => html! {},
     }
 }
 

@@ -120,13 +120,10 @@ pub fn photo_page(props: &PhotoProps) -> Html {
             let on_delete = {
                 let (error, api, navigator, id) =
                     (error.clone(), api.clone(), navigator.clone(), current.id);
+                let question = i18n.t(Text::ConfirmDeletePhoto);
                 move |_| {
                     let confirmed = web_sys::window()
-                        .and_then(|window| {
-                            window
-                                .confirm_with_message("Delete this photo? / Удалить фотографию?")
-                                .ok()
-                        })
+                        .and_then(|window| window.confirm_with_message(question).ok())
                         .unwrap_or(false);
                     if !confirmed {
                         return;

@@ -58,6 +58,7 @@ pub fn upload() -> Html {
             }),
         );
     }
+    let max_upload_bytes = *max_bytes;
     // The preview's object URL is released when the page goes.
     {
         let picked = picked.clone();
@@ -214,7 +215,12 @@ pub fn upload() -> Html {
                     <progress data-testid="upload-progress" max="100" value={((share * 100.0).round() as u32).to_string()} />
                 }
                 if let Some(text) = *error {
-                    <p class="error" role="alert" data-testid="upload-error">{ i18n.t(text) }</p>
+                    <p class="error" role="alert" data-testid="upload-error">
+                        { i18n.t(text) }
+                        if let (Text::ErrorFileTooLarge, Some(max)) = (text, max_upload_bytes) {
+                            { format!(" {} {} {}.", i18n.t(Text::UploadAtMost), max / (1024 * 1024), i18n.t(Text::Megabytes)) }
+                        }
+                    </p>
                 }
                 if let Some(existing) = *duplicate {
                     <p class="error" role="alert" data-testid="upload-duplicate">
