@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  MAX_BRIDGE, apiSignIn, apiUpload, baseUrl, launchBrowser, openPage, signInitData, startSlowUplink,
+  MAX_BRIDGE, apiSignIn, apiUpload, baseUrl, launchBrowser, openPage, screenshot, signInitData,
+  startSlowUplink,
 } from './browser.mjs';
 
 let browser;
@@ -221,6 +222,7 @@ test('initData that Max did not sign is refused, and the person is told so', asy
   const box = await notice.boundingBox();
   assert.ok(box.width > 200 && box.height > 20, `the notice's box: ${JSON.stringify(box)}`);
   assert.equal(await page.locator('[data-testid="account-name"]').count(), 0);
+  await screenshot(page, 'miniapp-sign-in-refused');
   // The browser reports the refused sign-in (401) on its console; nothing else went wrong.
   assert.deepEqual(problems.filter((problem) => !problem.includes('401')), []);
   await context.close();

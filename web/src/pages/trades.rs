@@ -3,8 +3,7 @@
 //! change reaches this page live.
 
 use gallery_types::{
-    CreateOfferRequest, Event, OfferBox, OfferItem, OfferPage, OfferState, PhotoPage, TradeOffer,
-    UserSummary,
+    CreateOfferRequest, Event, OfferBox, OfferItem, OfferState, Photo, TradeOffer, UserSummary,
 };
 use serde::{Deserialize, Serialize};
 use web_sys::HtmlInputElement;
@@ -127,9 +126,8 @@ fn inbox(props: &InboxProps) -> Html {
     let api = use_api();
     let realtime = use_realtime();
     let tab = use_state(|| OfferBox::Incoming);
-    let offers = use_state(|| None::<Result<OfferPage, ApiFailure>>);
-    let loading_more = use_state(|| false);
-    // Bumped by every offer event: the box is read again (from its first page).
+    let offers = use_state(|| None::<Result<Vec<TradeOffer>, ApiFailure>>);
+    // Bumped by every offer event: the box is read again.
     let changes = use_state(|| 0u32);
     {
         let offers = offers.clone();
@@ -137,37 +135,11 @@ fn inbox(props: &InboxProps) -> Html {
             (*tab, api.clone(), *changes, realtime.reload_generation),
             |(tab, api, _, _)| {
                 let (tab, api) = (*tab, api.clone());
-                async move { api.offers(tab, None).await }
+                async move { api.offers(tab, None).await.map(|page| page.items) }
             },
             Callback::from(move |answer| offers.set(Some(answer))),
         );
     }
-    let on_more = {
-        let (offers, loading_more, api, tab) =
-            (offers.clone(), loading_more.clone(), api.clone(), *tab);
-        move |_| {
-            let Some(Ok(shown)) = (*offers).clone() else {
-                return;
-            };
-            let Some(before) = shown.next_before else {
-                return;
-            };
-            loading_more.set(true);
-            let (offers, loading_more, api) = (offers.clone(), loading_more.clone(), api.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                // A page that fails to come leaves the shown ones; the button stays to retry.
-                if let Ok(next) = api.offers(tab, Some(before)).await {
-                    let mut items = shown.items;
-                    items.extend(next.items);
-                    offers.set(Some(Ok(OfferPage {
-                        items,
-                        next_before: next.next_before,
-                    })));
-                }
-                loading_more.set(false);
-            });
-        }
-    };
     {
         let changes = changes.clone();
         use_realtime_event(move |event| {
@@ -195,23 +167,16 @@ fn inbox(props: &InboxProps) -> Html {
         Some(Err(failure)) => {
             html! { <p class="error" role="alert">{ i18n.t(failure_text(failure)) }</p> }
         }
-        Some(Ok(page)) if page.items.is_empty() => {
+        Some(Ok(offers)) if offers.is_empty() => {
             html! { <div class="card muted" data-testid="no-offers">{ i18n.t(Text::NoOffers) }</div> }
         }
-        Some(Ok(page)) => html! {
-            <>
-                <ul class="offers">
-                    { for page.items.iter().map(|offer| html! {
-                        <OfferCard key={offer.id} offer={offer.clone()} me={props.me}
-                            on_counter={props.on_counter.clone()} on_changed={on_changed.clone()} />
-                    }) }
-                </ul>
-                if page.next_before.is_some() {
-                    <div class="actions">
-                        <button type="button" onclick={on_more} disabled={*loading_more} data-testid="more-offers">{ i18n.t(Text::LoadMore) }</button>
-                    </div>
-                }
-            </>
+        Some(Ok(offers)) => html! {
+            <ul class="offers">
+                { for offers.iter().map(|offer| html! {
+                    <OfferCard key={offer.id} offer={offer.clone()} me={props.me}
+                        on_counter={props.on_counter.clone()} on_changed={on_changed.clone()} />
+                }) }
+            </ul>
         },
     };
     html! {
@@ -493,63 +458,29 @@ struct CollectionProps {
     test_id: &'static str,
 }
 
-/// Someone's objects to pick from, a page at a time.
+/// Someone's objects to pick from.
 #[function_component(Collection)]
 fn collection(props: &CollectionProps) -> Html {
     let i18n = use_i18n();
     let api = use_api();
-    let photos = use_state(|| None::<Result<PhotoPage, ApiFailure>>);
-    let loading_more = use_state(|| false);
-    let query = FeedQuery {
-        owner: Some(props.owner),
-        ..FeedQuery::default()
-    };
+    let photos = use_state(|| None::<Result<Vec<Photo>, ApiFailure>>);
     {
-        let (photos, query) = (photos.clone(), query.clone());
+        let photos = photos.clone();
         use_load(
             (props.owner, api.clone()),
-            move |(_, api)| {
+            |(owner, api)| {
+                let query = FeedQuery {
+                    owner: Some(*owner),
+                    ..FeedQuery::default()
+                };
                 let api = api.clone();
-                async move { api.feed(&query, None).await }
+                async move { api.feed(&query, None).await.map(|page| page.items) }
             },
             Callback::from(move |answer| photos.set(Some(answer))),
         );
     }
-    let on_more = {
-        let (photos, loading_more, api) = (photos.clone(), loading_more.clone(), api.clone());
-        move |_| {
-            let Some(Ok(shown)) = (*photos).clone() else {
-                return;
-            };
-            let Some(cursor) = shown.next_cursor.clone() else {
-                return;
-            };
-            loading_more.set(true);
-            let (photos, loading_more, api, query) = (
-                photos.clone(),
-                loading_more.clone(),
-                api.clone(),
-                query.clone(),
-            );
-            wasm_bindgen_futures::spawn_local(async move {
-                // A page that fails to come leaves the shown ones; the button stays to retry.
-                if let Ok(next) = api.feed(&query, Some(&cursor)).await {
-                    let mut items = shown.items;
-                    items.extend(next.items);
-                    photos.set(Some(Ok(PhotoPage {
-                        items,
-                        next_cursor: next.next_cursor,
-                    })));
-                }
-                loading_more.set(false);
-            });
-        }
-    };
     let owner_name = match &*photos {
-        Some(Ok(page)) => page
-            .items
-            .first()
-            .map(|photo| photo.owner.display_name.clone()),
+        Some(Ok(photos)) => photos.first().map(|photo| photo.owner.display_name.clone()),
         _ => None,
     };
     html! {
@@ -558,27 +489,22 @@ fn collection(props: &CollectionProps) -> Html {
             { match &*photos {
                 None => html! { <Skeleton /> },
                 Some(Err(failure)) => html! { <p class="error">{ i18n.t(failure_text(failure)) }</p> },
-                Some(Ok(page)) if page.items.is_empty() => html! { <p class="muted">{ "—" }</p> },
-                Some(Ok(page)) => html! {
-                    <>
-                        <ul class="thumbs pickable">
-                            { for page.items.iter().map(|photo| {
-                                let chosen = props.chosen.contains(&photo.object_id);
-                                let (on_toggle, object_id) = (props.on_toggle.clone(), photo.object_id);
-                                html! {
-                                    <li key={photo.object_id}>
-                                        <button type="button" class={if chosen { "chosen" } else { "" }} aria-pressed={chosen.to_string()}
-                                            onclick={move |_| on_toggle.emit(object_id)} data-testid="pick-object" data-object-id={object_id.to_string()}>
-                                            <img src={photo.urls.thumbnail.clone()} alt={photo.title.clone()} title={photo.title.clone()} />
-                                        </button>
-                                    </li>
-                                }
-                            }) }
-                        </ul>
-                        if page.next_cursor.is_some() {
-                            <button type="button" onclick={on_more} disabled={*loading_more} data-testid="more-objects">{ i18n.t(Text::LoadMore) }</button>
-                        }
-                    </>
+                Some(Ok(photos)) if photos.is_empty() => html! { <p class="muted">{ "—" }</p> },
+                Some(Ok(photos)) => html! {
+                    <ul class="thumbs pickable">
+                        { for photos.iter().map(|photo| {
+                            let chosen = props.chosen.contains(&photo.object_id);
+                            let (on_toggle, object_id) = (props.on_toggle.clone(), photo.object_id);
+                            html! {
+                                <li key={photo.object_id}>
+                                    <button type="button" class={if chosen { "chosen" } else { "" }} aria-pressed={chosen.to_string()}
+                                        onclick={move |_| on_toggle.emit(object_id)} data-testid="pick-object" data-object-id={object_id.to_string()}>
+                                        <img src={photo.urls.thumbnail.clone()} alt={photo.title.clone()} title={photo.title.clone()} />
+                                    </button>
+                                </li>
+                            }
+                        }) }
+                    </ul>
                 },
             } }
         </div>
