@@ -370,8 +370,7 @@ pub struct RealtimeConfig {
     #[arg(long, env = "GALLERY_WS_MESSAGES_PER_SECOND", default_value_t = 5)]
     pub messages_per_second: u32,
 
-    /// Threads the sockets run on, apart from those serving requests. Default: half the
-    /// cores, at least one.
+    /// Threads the sockets run on, apart from those serving requests. Default: one per core.
     #[arg(long, env = "GALLERY_WS_THREADS")]
     pub threads: Option<NonZeroUsize>,
 }
