@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     api::{ApiTag, NoContent},
-    db::During,
+    db::{DbError, During},
     error::ApiError,
     error_responses,
     rate_limit::{RateLimits, limit_writes},
@@ -148,19 +148,7 @@ impl AccountApi {
             .passwords
             .hash(SecretString::from(new_password.into_string()))
             .await?;
-        let mut transaction = pool.begin().await.during("start a password change")?;
-        users::set_password_hash(&mut transaction, user.id, Some(&hash)).await?;
-        sessions::end_all_sessions(
-            &mut transaction,
-            user.id,
-            Some(caller.0.session_id),
-            EndReason::PasswordChanged,
-        )
-        .await?;
-        transaction
-            .commit()
-            .await
-            .during("commit a password change")?;
+        replace_password(&pool, user.id, caller.0.session_id, Some(&hash)).await?;
         Ok(NoContent::Done)
     }
 
@@ -192,21 +180,32 @@ impl AccountApi {
             init_data,
         } = body.0;
         prove_account(&auth, &limits, request, user, current_password, init_data).await?;
-        let mut transaction = pool.begin().await.during("start removing a password")?;
-        users::set_password_hash(&mut transaction, user.id, None).await?;
-        sessions::end_all_sessions(
-            &mut transaction,
-            user.id,
-            Some(caller.0.session_id),
-            EndReason::PasswordChanged,
-        )
-        .await?;
-        transaction
-            .commit()
-            .await
-            .during("commit removing a password")?;
+        replace_password(&pool, user.id, caller.0.session_id, None).await?;
         Ok(NoContent::Done)
     }
+}
+
+/// Sets (`Some`) or removes the user's password hash and ends every session but `current`,
+/// in one transaction: a session started with the old password ends with it.
+async fn replace_password(
+    pool: &PgPool,
+    user_id: i64,
+    current: Uuid,
+    hash: Option<&str>,
+) -> Result<(), DbError> {
+    let mut transaction = pool.begin().await.during("start a password change")?;
+    users::set_password_hash(&mut transaction, user_id, hash).await?;
+    sessions::end_all_sessions(
+        &mut transaction,
+        user_id,
+        Some(current),
+        EndReason::PasswordChanged,
+    )
+    .await?;
+    transaction
+        .commit()
+        .await
+        .during("commit a password change")
 }
 
 /// How recent Max's initData must be to prove, within a signed-in request, that the

@@ -51,7 +51,7 @@ pub async fn publish(
     audience: &Audience,
     event: &Event,
 ) -> Result<(), DbError> {
-    append(connection, &[(audience, event, &event.parties())]).await
+    append(connection, &[(audience, event, event.parties().as_slice())]).await
 }
 
 /// Events a transaction will publish, gathered while it works and published together at its
@@ -76,10 +76,10 @@ impl Outbox {
 
     /// Publishes everything gathered, in the order it was gathered.
     pub async fn publish(self, connection: &mut PgConnection) -> Result<(), DbError> {
-        let events: Vec<(&Audience, &Event, &Vec<i64>)> = self
+        let events: Vec<(&Audience, &Event, &[i64])> = self
             .events
             .iter()
-            .map(|(audience, event, parties)| (audience, event, parties))
+            .map(|(audience, event, parties)| (audience, event, parties.as_slice()))
             .collect();
         append(connection, &events).await
     }
@@ -89,7 +89,7 @@ impl Outbox {
 /// database per event was a tenth of a trade's).
 async fn append(
     connection: &mut PgConnection,
-    events: &[(&Audience, &Event, &Vec<i64>)],
+    events: &[(&Audience, &Event, &[i64])],
 ) -> Result<(), DbError> {
     if events.is_empty() {
         return Ok(());

@@ -106,13 +106,12 @@ pub async fn change_hands(
     let owner = |id: i64| {
         owners
             .get(&id)
-            .cloned()
             .ok_or(sqlx::Error::RowNotFound)
             .during("read an object's owners")
     };
     for handover in handovers {
         let Some(to) = handover.to else { continue };
-        let (new_owner, audience) = owner(to)?;
+        let (new_owner, audience) = owner(to)?.clone();
         // Both sides always hear of it, the previous owner even when the object went into a
         // collection they may not see.
         let audience = match audience {
@@ -126,7 +125,7 @@ pub async fn change_hands(
         // collector stays unnamed, as in the object's history.
         let (_, previous_owners_audience) = owner(handover.from)?;
         let previous_owner_id =
-            (previous_owners_audience == Audience::Everyone).then_some(handover.from);
+            (*previous_owners_audience == Audience::Everyone).then_some(handover.from);
         let transferred = ObjectTransferred {
             object_id: handover.object_id,
             photo_id: handover.photo_id,

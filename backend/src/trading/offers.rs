@@ -28,6 +28,7 @@ use crate::{
     api::ApiTag,
     auth::BearerAuth,
     db::{self, DbError, During},
+    error::ApiError,
     error_responses,
     events::{Audience, Outbox},
     idempotency,
@@ -226,16 +227,8 @@ impl OffersApi {
         )]
         idempotency_key: Header<Option<String>>,
     ) -> Result<Json<TradeOffer>, ActOnOfferError> {
-        let user = caller.0.user.id;
-        let fingerprint = idempotency::fingerprint("decline_offer", &id.0.to_string(), &());
-        let offer = idempotency::once(
-            &pool,
-            user,
-            idempotency_key.0.as_deref(),
-            fingerprint,
-            || async { Ok(retrying(|| close(&pool, user, id.0, Closing::Decline)).await?) },
-        )
-        .await?;
+        let key = idempotency_key.0.as_deref();
+        let offer = close_once(&pool, caller.0.user.id, id.0, key, Closing::Decline).await?;
         Ok(Json(offer))
     }
 
@@ -258,16 +251,8 @@ impl OffersApi {
         )]
         idempotency_key: Header<Option<String>>,
     ) -> Result<Json<TradeOffer>, ActOnOfferError> {
-        let user = caller.0.user.id;
-        let fingerprint = idempotency::fingerprint("cancel_offer", &id.0.to_string(), &());
-        let offer = idempotency::once(
-            &pool,
-            user,
-            idempotency_key.0.as_deref(),
-            fingerprint,
-            || async { Ok(retrying(|| close(&pool, user, id.0, Closing::Cancel)).await?) },
-        )
-        .await?;
+        let key = idempotency_key.0.as_deref();
+        let offer = close_once(&pool, caller.0.user.id, id.0, key, Closing::Cancel).await?;
         Ok(Json(offer))
     }
 
@@ -580,6 +565,25 @@ enum Closing {
     Decline,
     /// The proposer withdraws it.
     Cancel,
+}
+
+/// [`close`] once for the user's `Idempotency-Key`.
+async fn close_once(
+    pool: &PgPool,
+    user: i64,
+    id: i64,
+    idempotency_key: Option<&str>,
+    closing: Closing,
+) -> Result<TradeOffer, ApiError> {
+    let operation = match closing {
+        Closing::Decline => "decline_offer",
+        Closing::Cancel => "cancel_offer",
+    };
+    let fingerprint = idempotency::fingerprint(operation, &id.to_string(), &());
+    idempotency::once(pool, user, idempotency_key, fingerprint, || async {
+        Ok(retrying(|| close(pool, user, id, closing)).await?)
+    })
+    .await
 }
 
 async fn close(
