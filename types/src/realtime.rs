@@ -39,7 +39,8 @@ pub mod close_code {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// Something failed on the server: reconnect with backoff and resume.
     pub const INTERNAL_ERROR: u16 = 1011;
-    /// The session the socket was opened for has ended (signed out, revoked): sign in again.
+    /// The session the socket was opened for has ended (signed out, revoked, or ran out without
+    /// a refresh, noticed at the next ping): sign in again.
     pub const SESSION_ENDED: u16 = 4001;
     /// Nothing was heard from the client (not even a pong) for too long.
     pub const IDLE: u16 = 4002;

@@ -335,6 +335,17 @@ async fn announce_ended(
     Ok(())
 }
 
+/// When session `id` ends unless extended, if it has not ended already.
+pub async fn active_until(pool: &PgPool, id: Uuid) -> Result<Option<DateTime<Utc>>, DbError> {
+    sqlx::query_scalar!(
+        "select expires_at from sessions where id = $1 and revoked_at is null and expires_at > now()",
+        id,
+    )
+    .fetch_optional(pool)
+    .await
+    .during("check a session's expiry")
+}
+
 /// The sessions among `session_ids` that have not ended, each with its user.
 pub async fn active_users(
     pool: &PgPool,

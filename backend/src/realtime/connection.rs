@@ -7,6 +7,8 @@
 
 use std::{num::NonZeroU32, pin::pin, sync::Arc, time::Duration};
 
+use chrono::{DateTime, Utc};
+
 use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 use gallery_types::{ClientMessage, ErrorCode, ServerMessage, close_code};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -29,6 +31,7 @@ use tokio_tungstenite::{
 
 use super::{Realtime, tickets::Holder};
 use crate::{
+    auth::sessions,
     events::{self, Resume, SharedEvent, Subscription},
     telemetry,
 };
@@ -167,6 +170,7 @@ impl<'a> Connection<'a> {
             tokio::time::interval_at(Instant::now() + config.ping_every(), config.ping_every());
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
+        let mut session_ends_at = self.holder.map(|holder| holder.session_expires_at);
         // The replies to the client's latest request, while they last.
         let mut replies: Option<BoxStream<'static, ServerMessage>> = None;
 
@@ -222,6 +226,9 @@ impl<'a> Connection<'a> {
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= config.idle_after() {
                         return Ending::Close(close_code::IDLE, "nothing heard for too long");
+                    }
+                    if let Err(ending) = self.check_session(&mut session_ends_at).await {
+                        return ending;
                     }
                     if let Err(ending) = self.send(socket, Message::Ping(Default::default())).await {
                         return ending;
@@ -317,6 +324,29 @@ impl<'a> Connection<'a> {
             return Err(session_ended());
         }
         Ok(())
+    }
+
+    /// A session that simply runs out publishes no event. So at each ping, once the end the
+    /// socket knows of has passed, it asks whether a refresh has moved it on, and closes if
+    /// not. (A failed check is tried again at the next ping.)
+    async fn check_session(&self, ends_at: &mut Option<DateTime<Utc>>) -> Result<(), Ending> {
+        let (Some(holder), Some(end)) = (self.holder, *ends_at) else {
+            return Ok(());
+        };
+        if Utc::now() < end {
+            return Ok(());
+        }
+        match sessions::active_until(self.pool, holder.session_id).await {
+            Ok(Some(later)) => {
+                *ends_at = Some(later);
+                Ok(())
+            }
+            Ok(None) => Err(session_ended()),
+            Err(error) => {
+                tracing::warn!(%error, "cannot check a socket's session");
+                Ok(())
+            }
+        }
     }
 
     fn ends_this_session(&self, event: &SharedEvent) -> bool {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use gallery_types::WsTicket;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -20,6 +21,8 @@ pub const LIFETIME: Duration = Duration::from_secs(30);
 pub struct Holder {
     pub user_id: i64,
     pub session_id: Uuid,
+    /// When the session ends unless it is extended (a refresh moves this on).
+    pub session_expires_at: DateTime<Utc>,
 }
 
 /// Issues a ticket for `session_id`.
@@ -47,7 +50,7 @@ pub async fn redeem(pool: &PgPool, ticket: &str) -> Result<Option<Holder>, DbErr
         r#"
         delete from ws_tickets t using sessions s
         where t.ticket_hash = $1 and s.id = t.session_id
-        returning s.user_id, s.id as session_id,
+        returning s.user_id, s.id as session_id, s.expires_at as session_expires_at,
                   (t.expires_at > now() and s.revoked_at is null and s.expires_at > now()) as "valid!"
         "#,
         tokens::token_hash(ticket),
@@ -58,6 +61,7 @@ pub async fn redeem(pool: &PgPool, ticket: &str) -> Result<Option<Holder>, DbErr
     Ok(row.filter(|row| row.valid).map(|row| Holder {
         user_id: row.user_id,
         session_id: row.session_id,
+        session_expires_at: row.session_expires_at,
     }))
 }
 

@@ -661,6 +661,56 @@ async fn signing_out_closes_the_sessions_sockets() {
 }
 
 #[tokio::test]
+async fn a_session_that_runs_out_closes_its_sockets_unless_refreshed() {
+    let app = spawn_app_with(|config| config.realtime.ping_seconds = 1).await;
+    let ann = app.sign_in(9001, "Ann", None).await;
+    let bob = app.sign_in(9002, "Bob", None).await;
+    // Both sessions run out two seconds from now (they would last for days otherwise).
+    let started = tokio::time::Instant::now();
+    let mut connection = sqlx::PgConnection::connect(database_url(&app.database).as_str())
+        .await
+        .unwrap();
+    sqlx::query("update sessions set expires_at = now() + interval '2 seconds'")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let (mut ann_socket, _) = app.open_as(&ann).await;
+    let (mut bob_socket, _) = app.open_as(&bob).await;
+    // Bob's client refreshes in time, which moves his session's end on by days.
+    let refreshed = app
+        .post_json(
+            "/api/auth/refresh",
+            &json!({"refresh_token": bob.refresh_token()}),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 200);
+
+    // Nobody ended Ann's session: it ran out, and no event says so.
+    // (Pings keep the socket talking, so the wait for the close is bounded as a whole.)
+    let closed = tokio::time::timeout(Duration::from_secs(10), ann_socket.until_closed())
+        .await
+        .expect("Ann's socket closes within seconds of her session's end");
+    assert_eq!(closed.0, Some(close_code::SESSION_ENDED));
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "not before its end"
+    );
+    // A ping a second from the socket's start: the third comes after the old end, past the
+    // check that found the session extended.
+    for _ in 0..3 {
+        bob_socket.ping().await;
+    }
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    let (_, hello) = app.open_as(&bob).await;
+    assert!(hello.user_id.is_some(), "Bob is still signed in");
+    bob_socket.send_text("{}").await;
+    assert!(
+        matches!(bob_socket.next().await, ServerMessage::Error { .. }),
+        "Bob's first socket still answers"
+    );
+}
+
+#[tokio::test]
 async fn a_client_too_far_behind_is_told_to_reload() {
     let app = spawn_app_with(|config| config.realtime.events_window = 5).await;
     let ann = app.sign_in(9001, "Ann", None).await;

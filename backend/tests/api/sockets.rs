@@ -169,6 +169,22 @@ impl Socket {
         self.stream.send(Message::text(text)).await.unwrap();
     }
 
+    /// Waits for the server's next ping, skipping messages; panics on a close or timeout.
+    pub async fn ping(&mut self) {
+        loop {
+            let frame = tokio::time::timeout(MESSAGE_TIMEOUT, self.stream.next())
+                .await
+                .expect("a ping in time")
+                .expect("the socket is open")
+                .expect("a readable frame");
+            match frame {
+                Message::Ping(_) => return,
+                Message::Close(frame) => panic!("closed while waiting for a ping: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
     /// Reads until the server closes; the close code, or None if the connection just ended.
     /// Also returns how many events arrived before the end.
     pub async fn until_closed(&mut self) -> (Option<u16>, usize) {
