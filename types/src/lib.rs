@@ -37,7 +37,7 @@ pub use profiles::{
 };
 pub use realtime::{
     ClaimCompleted, ClientMessage, Event, EventPage, FavoriteCount, GiftReceived,
-    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoUpdated,
+    ObjectTransferred, OfferChanged, PhotoCreated, PhotoDeleted, PhotoHidden, PhotoUpdated,
     ProfileRequestChanged, ProfileVisibility, SequencedEvent, ServerMessage, SessionsRevoked,
     WsTicket, close_code,
 };

@@ -74,6 +74,11 @@ pub enum Event {
     /// A photo was deleted by its owner.
     #[cfg_attr(feature = "openapi", oai(mapping = "photo_deleted"))]
     PhotoDeleted(PhotoDeleted),
+    /// A photo's object moved into a collection not everybody may see: to everybody who may
+    /// not see it any more (everyone, when it was public before), so that they stop showing
+    /// the photo. Whoever may still see it is also sent the `object_transferred` that follows.
+    #[cfg_attr(feature = "openapi", oai(mapping = "photo_hidden"))]
+    PhotoHidden(PhotoHidden),
     /// A photo's favorite count changed.
     #[cfg_attr(feature = "openapi", oai(mapping = "favorite_count"))]
     FavoriteCount(FavoriteCount),
@@ -111,6 +116,7 @@ impl Event {
             Event::PhotoCreated(_) => "photo_created",
             Event::PhotoUpdated(_) => "photo_updated",
             Event::PhotoDeleted(_) => "photo_deleted",
+            Event::PhotoHidden(_) => "photo_hidden",
             Event::FavoriteCount(_) => "favorite_count",
             Event::ProfileVisibility(_) => "profile_visibility",
             Event::SessionsRevoked(_) => "sessions_revoked",
@@ -133,7 +139,9 @@ impl Event {
             Event::ObjectTransferred(ObjectTransferred { photo_id, .. }) => Some(*photo_id),
             Event::GiftReceived(GiftReceived { transfer })
             | Event::ClaimCompleted(ClaimCompleted { transfer, .. }) => Some(transfer.photo_id),
-            Event::ProfileVisibility(_)
+            // Meant for those who may no longer see the photo.
+            Event::PhotoHidden(_)
+            | Event::ProfileVisibility(_)
             | Event::SessionsRevoked(_)
             | Event::OfferChanged(_)
             | Event::ProfileRequestChanged(_) => None,
@@ -162,6 +170,7 @@ impl Event {
             Event::PhotoCreated(_)
             | Event::PhotoUpdated(_)
             | Event::PhotoDeleted(_)
+            | Event::PhotoHidden(_)
             | Event::FavoriteCount(_)
             | Event::ProfileVisibility(_)
             | Event::SessionsRevoked(_) => Vec::new(),
@@ -190,6 +199,13 @@ pub struct PhotoUpdated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
 pub struct PhotoDeleted {
+    pub photo_id: i64,
+}
+
+/// `photo_hidden`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+pub struct PhotoHidden {
     pub photo_id: i64,
 }
 

@@ -1,6 +1,7 @@
 // Live updates as a person sees them: another user's upload, favorite, edit and deletion
 // reach open pages without reloading; a dropped socket shows "reconnecting", comes back,
-// and delivers what happened in between.
+// and delivers what happened in between; a photo given into a private collection leaves the
+// pages of those who may no longer see it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -167,4 +168,49 @@ test('a dropped socket shows "reconnecting", then catches up on what it missed',
   assert.equal(requests.count, 0, 'the missed event was replayed, not fetched again');
   assert.deepEqual(alice.problems, []);
   await context.close();
+});
+
+test('a photo given into a private collection leaves the grid and its page for those who may not see it', async () => {
+  const carol = await signInThroughApi({ userId: 96003, firstName: 'Carol' });
+  await api('/api/me', { token: carol.access_token, method: 'PATCH', json: { is_private: true } });
+  const alice = await openPage(browser, { maxInitData: signInitData({ userId: 96001, firstName: 'Alice' }) });
+  const { page } = alice;
+  await page.goto('about:blank');
+  const [first, second] = [await makePng(page), await makePng(page)];
+  const fromTheGrid = await upload(bob.access_token, first, 'Given from the grid');
+  const fromItsPage = await upload(bob.access_token, second, 'Given from its page');
+  const giveToCarol = (photo) =>
+    api('/api/transfers', {
+      token: bob.access_token,
+      method: 'POST',
+      json: { object_id: photo.object_id, to_user_id: carol.user.id },
+    });
+  await page.goto(baseUrl);
+  const card = (title) => page.locator('[data-testid="photo-grid"] .photo-card', { hasText: title });
+  await card('Given from the grid').waitFor();
+  await page.locator('[data-testid="realtime-state"][data-state="live"]').waitFor();
+
+  await giveToCarol(fromTheGrid);
+  await card('Given from the grid').waitFor({ state: 'detached' });
+  assert.equal(await card('Given from its page').isVisible(), true, 'the other photo stays');
+
+  await card('Given from its page').click();
+  await expectImagesShown(page, '[data-testid="photo-viewer"] img');
+  const refused = [];
+  page.on('response', (response) => {
+    if (response.status() >= 400) refused.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
+  await giveToCarol(fromItsPage);
+  await page.getByText('There is no such photo, or its owner keeps it private.').waitFor();
+  assert.equal(await page.locator('[data-testid="photo-viewer"] img').count(), 0, 'the photo is no longer shown');
+  await screenshot(page, 'desktop-photo-hidden');
+  // The page asked for the photo again, and was told it is not there for Alice: the only
+  // refusal, and the only complaint in the console.
+  assert.ok(refused.length > 0);
+  assert.deepEqual(new Set(refused), new Set([`404 /api/photos/${fromItsPage.id}`]));
+  assert.deepEqual(
+    alice.problems,
+    refused.map(() => 'console: Failed to load resource: the server responded with a status of 404 (Not Found)'),
+  );
+  await alice.context.close();
 });

@@ -1,6 +1,6 @@
 //! Objects changing hands, with everything that goes with it.
 
-use gallery_types::{Event, HistoryKind, ObjectTransferred, OfferChanged};
+use gallery_types::{Event, HistoryKind, ObjectTransferred, OfferChanged, PhotoHidden};
 use sqlx::PgConnection;
 
 use super::{history, offers};
@@ -124,6 +124,16 @@ pub async fn change_hands(
         // Who had an object is told only of collections everybody may see: a private
         // collector stays unnamed, as in the object's history.
         let (_, previous_owners_audience) = owner(handover.from)?;
+        // Those who saw the photo in its previous collection and may not in the new one are
+        // told to stop showing it (without being told where it went).
+        if let Some(lost_sight) = losing_sight(previous_owners_audience, &audience) {
+            outbox.push(
+                lost_sight,
+                Event::PhotoHidden(PhotoHidden {
+                    photo_id: handover.photo_id,
+                }),
+            );
+        }
         let previous_owner_id =
             (*previous_owners_audience == Audience::Everyone).then_some(handover.from);
         let transferred = ObjectTransferred {
@@ -140,4 +150,44 @@ pub async fn change_hands(
         );
     }
     Ok(())
+}
+
+/// Who may see an object's photo in the collection it leaves (`before`) and not in the one it
+/// joins (`after`), if anybody.
+fn losing_sight(before: &Audience, after: &Audience) -> Option<Audience> {
+    match (before, after) {
+        (_, Audience::Everyone) => None,
+        (Audience::Everyone, Audience::Users(_)) => Some(Audience::Everyone),
+        (Audience::Users(before), Audience::Users(after)) => {
+            let lost: Vec<i64> = before
+                .iter()
+                .copied()
+                .filter(|user| !after.contains(user))
+                .collect();
+            (!lost.is_empty()).then_some(Audience::Users(lost))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_those_who_may_no_longer_see_a_photo_lose_sight_of_it() {
+        let users = |ids: &[i64]| Audience::Users(ids.to_vec());
+        for (before, after, lost) in [
+            (Audience::Everyone, Audience::Everyone, None),
+            (users(&[1]), Audience::Everyone, None),
+            (Audience::Everyone, users(&[1, 2]), Some(Audience::Everyone)),
+            (users(&[1, 2, 3]), users(&[2, 4]), Some(users(&[1, 3]))),
+            (users(&[1, 2]), users(&[2, 1, 5]), None),
+        ] {
+            assert_eq!(
+                losing_sight(&before, &after),
+                lost,
+                "{before:?} to {after:?}"
+            );
+        }
+    }
 }

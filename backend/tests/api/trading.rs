@@ -333,6 +333,19 @@ async fn a_private_collection_is_not_reachable_through_ownership() {
         None,
         "nothing of an object in a private collection is replayed to others"
     );
+    // Those who saw the photo in a public collection are told to stop showing it, and no more.
+    let hidden = json!({ "kind": "photo_hidden", "photo_id": event["photo_id"] });
+    let last_seen_anonymously = events(&app, None, 0).await.pop().unwrap();
+    assert_eq!(last_seen_anonymously["event"], hidden);
+    let seen_by_stranger: Vec<Value> = events(&app, Some(&stranger), 0)
+        .await
+        .into_iter()
+        .map(|event| event["event"].clone())
+        .collect();
+    assert!(
+        seen_by_stranger.ends_with(&[hidden, told_stranger]),
+        "{seen_by_stranger:?}"
+    );
 }
 
 #[tokio::test]

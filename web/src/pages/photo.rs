@@ -34,6 +34,9 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     let photo = use_reducer(Live::<Photo>::default);
     // The photo this page showed when its owner deleted it.
     let deleted = use_state(|| None::<i64>);
+    // Counts the times the photo left what this viewer may see: each time it is asked for
+    // again (it is gone for most; those who may still see it see its new owner).
+    let hidden = use_state(|| 0_u32);
     let error = use_state(|| None::<Text>);
     let api = use_api();
     let viewer = session
@@ -45,8 +48,8 @@ pub fn photo_page(props: &PhotoProps) -> Html {
     {
         let (photo, api) = (photo.dispatcher(), api.clone());
         use_load(
-            (id, api.signed_in(), realtime.reload_generation),
-            move |(id, _, _)| {
+            (id, api.signed_in(), realtime.reload_generation, *hidden),
+            move |(id, _, _, _)| {
                 let id = *id;
                 async move {
                     match id {
@@ -62,12 +65,14 @@ pub fn photo_page(props: &PhotoProps) -> Html {
         );
     }
     {
-        let (photo, deleted) = (photo.dispatcher(), deleted.clone());
+        let (photo, deleted, hidden) = (photo.dispatcher(), deleted.clone(), hidden.clone());
         use_realtime_event(move |event| {
-            if let Event::PhotoDeleted(gone) = event
-                && id == Some(gone.photo_id)
-            {
-                deleted.set(Some(gone.photo_id));
+            match event {
+                Event::PhotoDeleted(gone) if id == Some(gone.photo_id) => {
+                    deleted.set(Some(gone.photo_id));
+                }
+                Event::PhotoHidden(gone) if id == Some(gone.photo_id) => hidden.set(*hidden + 1),
+                _ => {}
             }
             photo.dispatch(LiveAction::Event(event.clone()));
         });

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use gallery_types::{Event, Photo, SearchResults};
+use gallery_types::{Event, Photo, PhotoDeleted, PhotoHidden, SearchResults};
 use yew::Reducible;
 
 use crate::api::ApiFailure;
@@ -38,12 +38,13 @@ impl LiveData for Photo {
 }
 
 impl LiveData for Vec<Photo> {
-    /// Favorite counts, edits and deletions.
+    /// Favorite counts, edits, and photos deleted or hidden from this viewer.
     fn apply(&mut self, event: &Event) -> bool {
         match event {
-            Event::PhotoDeleted(deleted) => {
+            Event::PhotoDeleted(PhotoDeleted { photo_id })
+            | Event::PhotoHidden(PhotoHidden { photo_id }) => {
                 let before = self.len();
-                self.retain(|photo| photo.id != deleted.photo_id);
+                self.retain(|photo| photo.id != *photo_id);
                 self.len() != before
             }
             _ => {
@@ -113,9 +114,7 @@ impl<T: LiveData + 'static> Reducible for Live<T> {
 
 #[cfg(test)]
 mod tests {
-    use gallery_types::{
-        FavoriteCount, PhotoDeleted, PhotoUpdated, PhotoUrls, ProfileVisibility, UserSummary,
-    };
+    use gallery_types::{FavoriteCount, PhotoUpdated, PhotoUrls, ProfileVisibility, UserSummary};
 
     use super::*;
 
@@ -163,7 +162,7 @@ mod tests {
 
     #[test]
     fn events_in_a_row_each_apply_to_the_result_of_the_one_before() {
-        let live = loaded(vec![photo(1), photo(2)])
+        let live = loaded(vec![photo(1), photo(2), photo(3)])
             .reduce(count(1, 5))
             .reduce(LiveAction::Event(Event::PhotoUpdated(PhotoUpdated {
                 photo_id: 1,
@@ -173,6 +172,9 @@ mod tests {
             })))
             .reduce(LiveAction::Event(Event::PhotoDeleted(PhotoDeleted {
                 photo_id: 2,
+            })))
+            .reduce(LiveAction::Event(Event::PhotoHidden(PhotoHidden {
+                photo_id: 3,
             })));
         let Some(Ok(photos)) = &live.value else {
             panic!("loaded")
