@@ -91,6 +91,23 @@ pgbench_tps() {
   as_pg_owner "$PG_BIN/pgbench" -h "$pg_base/run" -U postgres -n -M prepared -c "$connections" \
     -j 2 -T "$seconds" -f "$1" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
+# Every PostgreSQL process's CPU time so far (user and system), in clock ticks: the
+# postmaster's, its live children's (backends, background workers), and that of the children
+# that have ended (the postmaster's cutime and cstime).
+pg_ticks() {
+  local postmaster child
+  postmaster=$(head -1 "$pg_base/cluster/postmaster.pid")
+  {
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
+    for child in $(pgrep -P "$postmaster"); do
+      awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true
+    done
+  } | awk '{ total += $1 } END { print total }'
+}
+# ms_per CPU-SECONDS COUNT: milliseconds of CPU per item.
+ms_per() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", s * 1000 / n }'; }
+# ticks_to_seconds TICKS
+ticks_to_seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }'; }
 # A field of a JSON document: json FILE 'expression on d'.
 json() { python3 -c "import json, sys; d = json.load(open(sys.argv[1])); print($2)" "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -171,40 +188,54 @@ capture_feed_statement() { # FILE CURL-ARGUMENT...
   shift
   statement_log "$@" "$api/photos?limit=50" | python3 bench/statements.py statement 'join art_objects o.*order by' >"$file"
 }
-# PostgreSQL's time per call of the feed statement since the last reset of pg_stat_statements,
-# as "<planning + execution> ms (<planning> planning, <plans> plans for <calls> calls)".
+# PostgreSQL's time per call of the feed statement since the last reset of pg_stat_statements
+# (planning and execution, wall time), as "<ms> ms (<plans> plans for <calls> calls)".
 feed_pg_time() {
   psql_bench -c "select round(sum(total_plan_time + total_exec_time)::numeric / greatest(sum(calls), 1), 3)
-                        || ' ms (' || round(sum(total_plan_time)::numeric / greatest(sum(calls), 1), 3)
-                        || ' planning; ' || sum(plans) || ' plans for ' || sum(calls) || ' calls)'
+                        || ' ms (' || sum(plans) || ' plans for ' || sum(calls) || ' calls)'
                  from pg_stat_statements where query like '%join art_objects o%order by%limit%'"
 }
 
-# feed_run NAME [HEADER]: the load tool on the feed (results in NAME.json), then the server's
-# PostgreSQL time per page and its own CPU per page; sets NAME_pg and NAME_cpu.
+# feed_run NAME [HEADER]: the load tool on the feed (results in NAME.json); then, per page,
+# the statement's time in PostgreSQL and the CPU of PostgreSQL, of the server and of the load
+# tool, over the run and its warmup: sets NAME_pg, NAME_pgcpu, NAME_cpu and NAME_client.
 feed_run() {
-  local name=$1 headers=() ticks
+  local name=$1 headers=() ticks pg_before pg_cpu client_cpu pages TIMEFORMAT='%U %S'
   [ $# -gt 1 ] && headers=(--header "$2")
   log "feed: $name, $connections connections, ${seconds}s"
   psql_bench -c "select pg_stat_statements_reset()" >/dev/null
   ticks=$(server_ticks)
-  "$load" http --url "$api/photos?limit=50" "${headers[@]}" --connections "$connections" --seconds "$seconds" \
-    --warmup "$warmup" >"$scratch/$name.json"
+  pg_before=$(pg_ticks)
+  # (bash's `time` gives the load tool's user and system CPU seconds.)
+  client_cpu=$({ time "$load" http --url "$api/photos?limit=50" "${headers[@]}" --connections "$connections" \
+    --seconds "$seconds" --warmup "$warmup" >"$scratch/$name.json" 2>"$scratch/$name.err"; } 2>&1)
+  pg_cpu=$(ticks_to_seconds $(($(pg_ticks) - pg_before)))
   ticks=$(($(server_ticks) - ticks))
   [ "$(json "$scratch/$name.json" 'd["main"]["errors"]')" = 0 ] || die "feed requests ($name) failed"
+  pages=$(json "$scratch/$name.json" "d['main']['per_second'] * $((seconds + warmup))")
   printf -v "${name}_pg" '%s' "$(feed_pg_time)"
+  printf -v "${name}_pgcpu" '%s' "$(ms_per "$pg_cpu" "$pages")"
   printf -v "${name}_cpu" '%s' "$(cpu_per_request "$ticks" "$scratch/$name.json")"
+  printf -v "${name}_client" '%s' "$(ms_per "$(awk '{ print $1 + $2 }' <<<"$client_cpu")" "$pages")"
 }
 # pgbench_run NAME [HEADER]: pgbench on the statement the server runs for that request; sets
-# NAME_tps and NAME_pg.
+# NAME_tps, and per transaction NAME_pg (the statement's time), NAME_pgcpu (PostgreSQL's CPU)
+# and NAME_client (pgbench's own CPU).
 pgbench_run() {
-  local name=$1 headers=()
+  local name=$1 headers=() pg_before pg_cpu client_cpu TIMEFORMAT='%U %S'
   [ $# -gt 1 ] && headers=(-H "$2")
   capture_feed_statement "$scratch/$name.sql" "${headers[@]}"
   log "feed: pgbench, the same statement ($name)"
   psql_bench -c "select pg_stat_statements_reset()" >/dev/null
-  printf -v "${name}_tps" '%s' "$(pgbench_tps "$scratch/$name.sql")"
+  pg_before=$(pg_ticks)
+  client_cpu=$({ time pgbench_tps "$scratch/$name.sql" >"$scratch/$name.tps"; } 2>&1)
+  pg_cpu=$(ticks_to_seconds $(($(pg_ticks) - pg_before)))
+  printf -v "${name}_tps" '%s' "$(cat "$scratch/$name.tps")"
   printf -v "${name}_pg" '%s' "$(feed_pg_time)"
+  local transactions
+  transactions=$(awk -v tps="$(cat "$scratch/$name.tps")" -v s="$seconds" 'BEGIN { print tps * s }')
+  printf -v "${name}_pgcpu" '%s' "$(ms_per "$pg_cpu" "$transactions")"
+  printf -v "${name}_client" '%s' "$(ms_per "$(awk '{ print $1 + $2 }' <<<"$client_cpu")" "$transactions")"
 }
 
 # The database doing the work: no page kept in memory.
@@ -218,13 +249,17 @@ restart_server
 feed_run anonymous_memory
 feed_run signed_in_memory "$auth"
 
+# sum_ms A B [C]: "A + B [+ C] = total ms".
+sum_ms() { awk 'BEGIN { total = 0; for (i = 1; i < ARGC; i++) { total += ARGV[i]; printf "%s%.3f", (i > 1 ? " + " : ""), ARGV[i] } printf " = %.3f ms", total }' "$@"; }
 feed_row() { # LABEL NAME PGBENCH
-  local per_second pg=${2}_pg cpu=${2}_cpu pgbench_tps=${3}_tps pgbench_pg=${3}_pg
+  local per_second pg=${2}_pg pgcpu=${2}_pgcpu cpu=${2}_cpu client=${2}_client
+  local pgbench_tps=${3}_tps pgbench_pg=${3}_pg pgbench_pgcpu=${3}_pgcpu pgbench_client=${3}_client
   per_second=$(json "$scratch/$2.json" 'round(d["main"]["per_second"])')
-  printf '| %s | %s | %s | %s | %.0f | **%s** | %s | %s ms | %s |\n' "$1" "$per_second" \
+  printf '| %s | %s | %s | %s | %.0f | **%s** | %s | %s | %s / %s |\n' "$1" "$per_second" \
     "$(json "$scratch/$2.json" 'round(d["main"]["p50_ms"], 1)')" \
     "$(json "$scratch/$2.json" 'round(d["main"]["p99_ms"], 1)')" "${!pgbench_tps}" \
-    "$(ratio "$per_second" "${!pgbench_tps}")" "${!pg}" "${!cpu}" "${!pgbench_pg}"
+    "$(ratio "$per_second" "${!pgbench_tps}")" "$(sum_ms "${!pgcpu}" "${!cpu}" "${!client}")" \
+    "$(sum_ms "${!pgbench_pgcpu}" "${!pgbench_client}")" "${!pg}" "${!pgbench_pg}"
 }
 
 # --- Sign-ins, and the feed during a password storm -------------------------------------------
@@ -434,17 +469,22 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
 
 feed_missed=""
 if below "$(ratio "$(json "$scratch/anonymous_db.json" 'd["main"]["per_second"]')" "$anonymous_pgbench_tps")" 1; then
-  feed_missed="**Missed** from the database. pgbench's client costs next to nothing, so its
-rate is what PostgreSQL alone gets through on both cores. The server's PostgreSQL time per page
-is above pgbench's: pgbench's copy of the statement has the values written in and gets a plan
-made for them, while the server's keeps one generic plan, made once rather than at every call
-(the index walk is a subquery limited to the largest page, an anonymous viewer is a user id
-nobody has rather than null, and the visibility rule is inlined into the statement); and it is
-wall time, which grows when the server and the load tool take the cores from PostgreSQL. Each
-page also costs the server the CPU in its column (HTTP, the round trip to PostgreSQL, 51 rows
-decoded, the page written by serde), and the load tool some, on the same two cores: the three
-together cannot reach what PostgreSQL alone does. Served from memory the pages need no
-database, which is what the hot pages are for."
+  # Pages a second the CPU per page allows on every core: CORES * 1000 / ms.
+  ceiling() { awk -v cores="$(nproc)" -v ms="$1" 'BEGIN { printf "%.0f", cores * 1000 / ms }'; }
+  server_total=$(awk -v a="$anonymous_db_pgcpu" -v b="$anonymous_db_cpu" -v c="$anonymous_db_client" 'BEGIN { print a + b + c }')
+  pgbench_total=$(awk -v a="$anonymous_pgbench_pgcpu" -v b="$anonymous_pgbench_client" 'BEGIN { print a + b }')
+  feed_missed="**Missed** from the database. Where the CPU goes, for an anonymous page: PostgreSQL
+spent $anonymous_db_pgcpu ms of CPU per page serving the server and $anonymous_pgbench_pgcpu ms serving
+pgbench ($(ratio "$anonymous_db_pgcpu" "$anonymous_pgbench_pgcpu")×; every PostgreSQL process, from \`/proc\`,
+the relay's polling and autovacuum included). Beside it the server spent $anonymous_db_cpu ms (HTTP, the
+round trip to PostgreSQL, 51 rows decoded, the page written by serde) and the load tool
+$anonymous_db_client ms, while pgbench's own client spent $anonymous_pgbench_client ms. All of it shares
+$(nproc) cores: at most $(ceiling "$server_total") pages a second for the server's path
+against $(ceiling "$pgbench_total") for pgbench's, so the server cannot reach pgbench's rate
+here while its own work and the load tool's share PostgreSQL's cores. The statement's time per
+call (\`pg_stat_statements\`) is wall time, which grows as the server and the load tool take the
+cores from PostgreSQL. Served from memory the pages need no database, which is what the hot pages
+are for."
 fi
 feed_report=$(cat <<EOF
 ## Feed
@@ -452,11 +492,12 @@ feed_report=$(cat <<EOF
 \`GET /api/photos?limit=50\` over $photos photos at $connections connections for ${seconds} s each
 (after ${warmup} s of warmup), by \`gallery-load http\`; the limit: \`pgbench -M prepared -c $connections\`
 running the very statement the server ran (taken from \`pg_stat_statements\`, its parameters
-replaced by the values the requests carried). PostgreSQL time is planning plus execution per
-call of that statement, from \`pg_stat_statements\`; the server's CPU per page is its process's
-user and system time (\`/proc\`) over the run and its warmup, per request.
+replaced by the values the requests carried). CPU per page is user and system time over the
+run (and its warmup, for the server), per request: of every PostgreSQL process and of the
+server (\`/proc\`), and of the load tool and pgbench's client (bash's \`time\`). The
+statement's time is planning plus execution per call, from \`pg_stat_statements\`.
 
-| viewer, pages from | requests/s | p50 ms | p99 ms | pgbench tps | ratio | PostgreSQL per page (server) | server CPU per page | PostgreSQL per page (pgbench) |
+| viewer, pages from | requests/s | p50 ms | p99 ms | pgbench tps | ratio | CPU per page: PostgreSQL + server + load tool | CPU per transaction under pgbench: PostgreSQL + pgbench | the statement per call: server / pgbench |
 |---|---|---|---|---|---|---|---|---|
 $(feed_row "anonymous, the database" anonymous_db anonymous_pgbench)
 $(feed_row "signed in, the database" signed_in_db signed_in_pgbench)
