@@ -1,5 +1,6 @@
-// The web shell: it renders, routes every page, switches language, fits phones and desktops,
-// and reads the server's status, without a single console error.
+// The web shell: its name shows while it loads; it renders, routes every page, switches
+// language, fits phones and desktops, and reads the server's status, without a single console
+// error.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -49,6 +50,28 @@ test('the app renders with the server status and no console errors', async () =>
   assert.equal(await page.locator('h1').innerText(), 'Gallery');
   await screenshot(page, 'desktop-gallery');
   assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the app's name shows at once while the client loads, and goes when it starts", async () => {
+  const { context, page } = await openPage(browser, { width: 390, height: 844 });
+  // The client held back: what a slow link shows for its first seconds.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/*.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(baseUrl);
+  const splash = page.locator('#splash');
+  await splash.waitFor();
+  assert.equal(await splash.innerText(), 'Max Photo Gallery');
+  const box = await splash.boundingBox();
+  assert.ok(box.width > 300 && box.height > 300, `the splash fills the screen: ${JSON.stringify(box)}`);
+  await screenshot(page, 'phone-splash');
+  release();
+  await page.locator('[data-page="gallery"]').waitFor();
+  assert.equal(await splash.isVisible(), false, 'hidden once the client runs');
   await context.close();
 });
 
