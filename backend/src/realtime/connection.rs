@@ -8,7 +8,6 @@
 use std::{num::NonZeroU32, pin::pin, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-
 use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 use gallery_types::{ClientMessage, ErrorCode, ServerMessage, close_code};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};

@@ -118,15 +118,19 @@ pub fn refusal(error: tungstenite::Error) -> (u16, serde_json::Value) {
 }
 
 impl Socket {
+    /// The next frame; panics if none comes in time or the socket has ended.
+    async fn next_frame(&mut self) -> Message {
+        tokio::time::timeout(MESSAGE_TIMEOUT, self.stream.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket is open")
+            .expect("a readable frame")
+    }
+
     /// The next server message (pings and pongs skipped); panics on close or timeout.
     pub async fn next(&mut self) -> ServerMessage {
         loop {
-            let frame = tokio::time::timeout(MESSAGE_TIMEOUT, self.stream.next())
-                .await
-                .expect("a message in time")
-                .expect("the socket is open")
-                .expect("a readable frame");
-            match frame {
+            match self.next_frame().await {
                 Message::Text(text) => {
                     return serde_json::from_str(&text)
                         .unwrap_or_else(|error| panic!("{text}: {error}"));
@@ -172,12 +176,7 @@ impl Socket {
     /// Waits for the server's next ping, skipping messages; panics on a close or timeout.
     pub async fn ping(&mut self) {
         loop {
-            let frame = tokio::time::timeout(MESSAGE_TIMEOUT, self.stream.next())
-                .await
-                .expect("a ping in time")
-                .expect("the socket is open")
-                .expect("a readable frame");
-            match frame {
+            match self.next_frame().await {
                 Message::Ping(_) => return,
                 Message::Close(frame) => panic!("closed while waiting for a ping: {frame:?}"),
                 _ => {}
